@@ -1,0 +1,70 @@
+/// An agent declared in the configuration file (`agents:`). The file is its source of truth: at start-up the
+/// gateway creates it, makes a new version when the declaration changed, and removes it when it is no longer listed.
+public struct DeclaredAgent: Sendable, Equatable, Decodable {
+    public var name: String
+    public var configuration: AgentRuntimeConfiguration
+    public var tags: [String: String]
+
+    public init(name: String, configuration: AgentRuntimeConfiguration, tags: [String: String] = [:]) {
+        self.name = name
+        self.configuration = configuration
+        self.tags = tags
+    }
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case name, endpoint, description, `protocol`, port, path, requestHeaderAllowlist, idleRuntimeSessionTimeout,
+            maxLifetime, environmentVariables, tags
+    }
+
+    /// The role ARN recorded for declared agents, which have no AWS role.
+    public static let roleArn = "arn:aws:iam::000000000000:role/portcullis-declared-agent"
+
+    public init(from decoder: any Decoder) throws {
+        try decoder.rejectUnknownKeys(CodingKeys.self)
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let name = try container.decode(String.self, forKey: .name)
+        guard AgentRuntimeIdentifier.isValidName(name[...]) else {
+            throw ConfigurationError("agents: name '\(name)' must match [a-zA-Z][a-zA-Z0-9_]{0,47}")
+        }
+        self.name = name
+        do {
+            let endpoint = try container.decode(String.self, forKey: .endpoint)
+            try AgentRuntimeRules.validateEndpointURL(endpoint, field: "agents[\(name)].endpoint")
+            let description = try container.decodeIfPresent(String.self, forKey: .description)
+            try AgentRuntimeRules.validateDescription(description, field: "agents[\(name)].description")
+            let protocolConfiguration = ProtocolConfiguration(
+                serverProtocol: try container.value(.protocol, default: ServerProtocol.http),
+                port: try container.decodeIfPresent(Int.self, forKey: .port),
+                path: try container.decodeIfPresent(String.self, forKey: .path)
+            )
+            try AgentRuntimeRules.validateProtocol(protocolConfiguration, field: "agents[\(name)]")
+            let allowlist = try container.value(.requestHeaderAllowlist, default: [String]())
+            if !allowlist.isEmpty {
+                try AgentRuntimeRules.validateHeaderAllowlist(
+                    allowlist,
+                    allowsAuthorization: false,
+                    field: "agents[\(name)].requestHeaderAllowlist"
+                )
+            }
+            let environment = try container.value(.environmentVariables, default: [String: String]())
+            try AgentRuntimeRules.validateEnvironment(environment, field: "agents[\(name)].environmentVariables")
+            let lifecycle = try LifecycleConfiguration.validated(
+                idle: try container.decodeIfPresent(Int.self, forKey: .idleRuntimeSessionTimeout),
+                maxLifetime: try container.decodeIfPresent(Int.self, forKey: .maxLifetime),
+                field: "agents[\(name)]"
+            )
+            self.configuration = AgentRuntimeConfiguration(
+                artifact: .endpoint(url: endpoint),
+                roleArn: Self.roleArn,
+                description: description,
+                protocolConfiguration: protocolConfiguration,
+                lifecycle: lifecycle,
+                environmentVariables: environment,
+                requestHeaderAllowlist: allowlist
+            )
+        } catch let error as AgentCoreError {
+            throw ConfigurationError(error.fields.first.map { "\($0.name): \($0.message)" } ?? error.message)
+        }
+        self.tags = try container.value(.tags, default: [:])
+    }
+}

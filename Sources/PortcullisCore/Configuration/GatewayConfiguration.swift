@@ -1,0 +1,107 @@
+/// The whole configuration file (`portcullis serve --config FILE`). Every key is optional; `docs/configuration.md`
+/// lists them with their defaults.
+public struct GatewayConfiguration: Sendable, Equatable, Decodable {
+    public var server: ServerConfiguration
+    public var store: StoreConfiguration
+    public var resources: ResourceNames
+    public var limits: LimitsConfiguration
+    public var upstream: UpstreamConfiguration
+    public var sessions: SessionLimitsConfiguration
+    public var auth: AuthConfiguration
+    public var logging: LoggingConfiguration
+    public var agents: [DeclaredAgent]
+
+    public init(
+        server: ServerConfiguration = ServerConfiguration(),
+        store: StoreConfiguration = StoreConfiguration(),
+        resources: ResourceNames = GatewayConfiguration.defaultResourceNames,
+        limits: LimitsConfiguration = LimitsConfiguration(),
+        upstream: UpstreamConfiguration = UpstreamConfiguration(),
+        sessions: SessionLimitsConfiguration = SessionLimitsConfiguration(),
+        auth: AuthConfiguration = AuthConfiguration(),
+        logging: LoggingConfiguration = LoggingConfiguration(),
+        agents: [DeclaredAgent] = []
+    ) {
+        self.server = server
+        self.store = store
+        self.resources = resources
+        self.limits = limits
+        self.upstream = upstream
+        self.sessions = sessions
+        self.auth = auth
+        self.logging = logging
+        self.agents = agents
+    }
+
+    /// The region and account used when the file names none.
+    public static let defaultResourceNames = ResourceNames(region: "us-east-1", accountId: "123456789012")
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case server, store, resources, limits, upstream, sessions, auth, logging, agents
+    }
+
+    public init(from decoder: any Decoder) throws {
+        try decoder.rejectUnknownKeys(CodingKeys.self)
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.server = try container.value(.server, default: ServerConfiguration())
+        self.store = try container.value(.store, default: StoreConfiguration())
+        self.resources = try container.decodeIfPresent(ResourceNamesConfiguration.self, forKey: .resources)?.names
+            ?? Self.defaultResourceNames
+        self.limits = try container.value(.limits, default: LimitsConfiguration())
+        self.upstream = try container.value(.upstream, default: UpstreamConfiguration())
+        self.sessions = try container.value(.sessions, default: SessionLimitsConfiguration())
+        self.auth = try container.value(.auth, default: AuthConfiguration())
+        self.logging = try container.value(.logging, default: LoggingConfiguration())
+        self.agents = try container.value(.agents, default: [])
+        try validate()
+    }
+
+    /// Cross-field checks that decoding alone cannot express.
+    public func validate() throws {
+        var names = Set<String>()
+        for agent in agents where !names.insert(agent.name).inserted {
+            throw ConfigurationError("agents: the name '\(agent.name)' is declared twice")
+        }
+        guard limits.maxPayloadBytes > 0, limits.maxControlPlaneBodyBytes > 0 else {
+            throw ConfigurationError("limits: byte limits must be positive")
+        }
+        guard upstream.connectTimeoutSeconds > 0, upstream.readTimeoutSeconds > 0, upstream.maxStreamSeconds > 0 else {
+            throw ConfigurationError("upstream: timeouts must be positive")
+        }
+    }
+}
+
+/// A configuration file that is well-formed but says something impossible.
+public struct ConfigurationError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var description: String
+
+    public init(_ description: String) {
+        self.description = description
+    }
+}
+
+/// `resources`: the partition, region and account that ARNs name.
+struct ResourceNamesConfiguration: Decodable {
+    var names: ResourceNames
+
+    enum CodingKeys: String, CodingKey, CaseIterable { case partition, region, accountId }
+
+    init(from decoder: any Decoder) throws {
+        try decoder.rejectUnknownKeys(CodingKeys.self)
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let defaults = GatewayConfiguration.defaultResourceNames
+        let accountId = try container.value(.accountId, default: defaults.accountId)
+        guard accountId.count == 12, accountId.allSatisfy(\.isASCII), accountId.allSatisfy(\.isNumber) else {
+            throw ConfigurationError("resources.accountId must be 12 digits (quote it in YAML)")
+        }
+        let region = try container.value(.region, default: defaults.region)
+        guard !region.isEmpty, region.allSatisfy({ $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "-") }) else {
+            throw ConfigurationError("resources.region must look like us-east-1")
+        }
+        self.names = ResourceNames(
+            partition: try container.value(.partition, default: defaults.partition),
+            region: region,
+            accountId: accountId
+        )
+    }
+}

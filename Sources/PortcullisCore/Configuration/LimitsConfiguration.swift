@@ -1,0 +1,148 @@
+/// `limits`: sizes the gateway accepts.
+public struct LimitsConfiguration: Sendable, Equatable, Decodable {
+    /// Largest invocation request body (the contract's 100,000,000 bytes).
+    public var maxPayloadBytes: Int
+    /// Largest control-plane JSON body.
+    public var maxControlPlaneBodyBytes: Int
+    /// Largest value of a header forwarded to an agent (the contract's 4 KB).
+    public var maxForwardedHeaderBytes: Int
+    /// Largest WebSocket frame relayed in either direction.
+    public var webSocketMaxFrameBytes: Int
+    /// Largest WebSocket message (all frames of a fragmented message) relayed in either direction.
+    public var webSocketMaxMessageBytes: Int
+
+    public init(
+        maxPayloadBytes: Int = 100_000_000,
+        maxControlPlaneBodyBytes: Int = 1_048_576,
+        maxForwardedHeaderBytes: Int = 4096,
+        webSocketMaxFrameBytes: Int = 1_048_576,
+        webSocketMaxMessageBytes: Int = 16_777_216
+    ) {
+        self.maxPayloadBytes = maxPayloadBytes
+        self.maxControlPlaneBodyBytes = maxControlPlaneBodyBytes
+        self.maxForwardedHeaderBytes = maxForwardedHeaderBytes
+        self.webSocketMaxFrameBytes = webSocketMaxFrameBytes
+        self.webSocketMaxMessageBytes = webSocketMaxMessageBytes
+    }
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case maxPayloadBytes, maxControlPlaneBodyBytes, maxForwardedHeaderBytes, webSocketMaxFrameBytes, webSocketMaxMessageBytes
+    }
+
+    public init(from decoder: any Decoder) throws {
+        try decoder.rejectUnknownKeys(CodingKeys.self)
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let defaults = LimitsConfiguration()
+        self.maxPayloadBytes = try container.value(.maxPayloadBytes, default: defaults.maxPayloadBytes)
+        self.maxControlPlaneBodyBytes = try container.value(.maxControlPlaneBodyBytes, default: defaults.maxControlPlaneBodyBytes)
+        self.maxForwardedHeaderBytes = try container.value(.maxForwardedHeaderBytes, default: defaults.maxForwardedHeaderBytes)
+        self.webSocketMaxFrameBytes = try container.value(.webSocketMaxFrameBytes, default: defaults.webSocketMaxFrameBytes)
+        self.webSocketMaxMessageBytes = try container.value(.webSocketMaxMessageBytes, default: defaults.webSocketMaxMessageBytes)
+        guard webSocketMaxFrameBytes >= 125, webSocketMaxMessageBytes >= webSocketMaxFrameBytes else {
+            throw ConfigurationError("limits: webSocketMaxFrameBytes must be ≥ 125 and ≤ webSocketMaxMessageBytes")
+        }
+    }
+}
+
+/// `upstream`: how the gateway talks to agents.
+public struct UpstreamConfiguration: Sendable, Equatable, Decodable {
+    public var connectTimeoutSeconds: Double
+    /// Longest silence while waiting for an agent's response or its next bytes (the contract's 15-minute sync limit).
+    public var readTimeoutSeconds: Double
+    /// Longest a streamed response may last (the contract's 60 minutes).
+    public var maxStreamSeconds: Double
+    /// Pooled connections per agent endpoint.
+    public var maxConnectionsPerHost: Int
+
+    public init(
+        connectTimeoutSeconds: Double = 5,
+        readTimeoutSeconds: Double = 900,
+        maxStreamSeconds: Double = 3600,
+        maxConnectionsPerHost: Int = 256
+    ) {
+        self.connectTimeoutSeconds = connectTimeoutSeconds
+        self.readTimeoutSeconds = readTimeoutSeconds
+        self.maxStreamSeconds = maxStreamSeconds
+        self.maxConnectionsPerHost = maxConnectionsPerHost
+    }
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case connectTimeoutSeconds, readTimeoutSeconds, maxStreamSeconds, maxConnectionsPerHost
+    }
+
+    public init(from decoder: any Decoder) throws {
+        try decoder.rejectUnknownKeys(CodingKeys.self)
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let defaults = UpstreamConfiguration()
+        self.connectTimeoutSeconds = try container.value(.connectTimeoutSeconds, default: defaults.connectTimeoutSeconds)
+        self.readTimeoutSeconds = try container.value(.readTimeoutSeconds, default: defaults.readTimeoutSeconds)
+        self.maxStreamSeconds = try container.value(.maxStreamSeconds, default: defaults.maxStreamSeconds)
+        self.maxConnectionsPerHost = try container.value(.maxConnectionsPerHost, default: defaults.maxConnectionsPerHost)
+    }
+}
+
+/// `sessions`: runtime-session bookkeeping.
+public struct SessionLimitsConfiguration: Sendable, Equatable, Decodable {
+    /// Sessions whose ownership the gateway remembers for endpoint agents; beyond it the least recently used
+    /// session is forgotten (its next call starts a fresh session).
+    public var maxTrackedSessions: Int
+
+    public init(maxTrackedSessions: Int = 100_000) {
+        self.maxTrackedSessions = maxTrackedSessions
+    }
+
+    enum CodingKeys: String, CodingKey, CaseIterable { case maxTrackedSessions }
+
+    public init(from decoder: any Decoder) throws {
+        try decoder.rejectUnknownKeys(CodingKeys.self)
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.maxTrackedSessions = try container.value(.maxTrackedSessions, default: 100_000)
+        guard maxTrackedSessions > 0 else {
+            throw ConfigurationError("sessions.maxTrackedSessions must be positive")
+        }
+    }
+}
+
+/// `auth`: inbound authentication settings.
+public struct AuthConfiguration: Sendable, Equatable, Decodable {
+    /// How long a verified API key is trusted before the store is asked again; bounds how late a revocation made
+    /// by another process (`portcullis apikey revoke`) takes effect. Revocations through this process apply at once.
+    public var apiKeyCacheSeconds: Double
+
+    public init(apiKeyCacheSeconds: Double = 5) {
+        self.apiKeyCacheSeconds = apiKeyCacheSeconds
+    }
+
+    enum CodingKeys: String, CodingKey, CaseIterable { case apiKeyCacheSeconds }
+
+    public init(from decoder: any Decoder) throws {
+        try decoder.rejectUnknownKeys(CodingKeys.self)
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.apiKeyCacheSeconds = try container.value(.apiKeyCacheSeconds, default: 5)
+        guard (0...300).contains(apiKeyCacheSeconds) else {
+            throw ConfigurationError("auth.apiKeyCacheSeconds must be between 0 and 300")
+        }
+    }
+}
+
+/// `logging`.
+public struct LoggingConfiguration: Sendable, Equatable, Decodable {
+    /// trace, debug, info, notice, warning, error or critical.
+    public var level: String
+
+    public init(level: String = "info") {
+        self.level = level
+    }
+
+    enum CodingKeys: String, CodingKey, CaseIterable { case level }
+
+    public init(from decoder: any Decoder) throws {
+        try decoder.rejectUnknownKeys(CodingKeys.self)
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.level = try container.value(.level, default: "info")
+        let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+        guard levels.contains(level) else {
+            throw ConfigurationError("logging.level must be one of \(levels.joined(separator: ", "))")
+        }
+    }
+}

@@ -1,0 +1,94 @@
+/// Who made a request, after authentication: one shape for every credential type so authorization, sessions
+/// and audit never care how the caller proved it.
+public struct Principal: Sendable, Equatable {
+    /// How the caller authenticated.
+    public enum Method: String, Sendable, Codable {
+        case apiKey = "api_key"
+        case jwt
+        case sigV4 = "sigv4"
+    }
+
+    public var method: Method
+    /// The stable identity key: `apikey:<id>` for API keys, `<issuer>|<subject>` for tokens.
+    public var id: String
+    /// A human-readable name for logs and audit (an API key's name, a token's subject).
+    public var displayName: String
+    public var issuer: String?
+    public var subject: String?
+    public var tenant: String?
+    public var clientId: String?
+    public var groups: [String]
+    public var scopes: [String]
+    /// The agents this credential may invoke.
+    public var agentScope: AgentScope
+    /// Whether this credential may use the control plane.
+    public var isAdministrator: Bool
+    /// Raw token claims, kept for policies.
+    public var claims: [String: JSONValue]
+
+    public init(
+        method: Method,
+        id: String,
+        displayName: String,
+        issuer: String? = nil,
+        subject: String? = nil,
+        tenant: String? = nil,
+        clientId: String? = nil,
+        groups: [String] = [],
+        scopes: [String] = [],
+        agentScope: AgentScope,
+        isAdministrator: Bool = false,
+        claims: [String: JSONValue] = [:]
+    ) {
+        self.method = method
+        self.id = id
+        self.displayName = displayName
+        self.issuer = issuer
+        self.subject = subject
+        self.tenant = tenant
+        self.clientId = clientId
+        self.groups = groups
+        self.scopes = scopes
+        self.agentScope = agentScope
+        self.isAdministrator = isAdministrator
+        self.claims = claims
+    }
+}
+
+/// The agents a credential is good for.
+public enum AgentScope: Sendable, Equatable, Codable {
+    /// Every agent runtime.
+    case all
+    /// Only the runtimes with these names.
+    case named(Set<String>)
+
+    /// Whether `runtimeName` is within this scope.
+    public func allows(_ runtimeName: String) -> Bool {
+        switch self {
+        case .all: true
+        case .named(let names): names.contains(runtimeName)
+        }
+    }
+
+    /// The scope as stored and shown: `["*"]` for all agents.
+    public var names: [String] {
+        switch self {
+        case .all: ["*"]
+        case .named(let names): names.sorted()
+        }
+    }
+
+    /// Parses the stored form: `*` means all agents.
+    public init(names: [String]) {
+        self = names.contains("*") ? .all : .named(Set(names))
+    }
+
+    public init(from decoder: any Decoder) throws {
+        self.init(names: try decoder.singleValueContainer().decode([String].self))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(names)
+    }
+}

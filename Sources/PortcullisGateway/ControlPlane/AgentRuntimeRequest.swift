@@ -1,0 +1,148 @@
+import Foundation
+import PortcullisCore
+
+/// CreateAgentRuntime and UpdateAgentRuntime bodies, validated into a version configuration.
+struct AgentRuntimeRequest {
+    var name: String?
+    var configuration: AgentRuntimeConfiguration
+    var tags: [String: String]
+    var clientToken: String?
+
+    /// - Parameter isCreate: CreateAgentRuntime (name and tags allowed) rather than UpdateAgentRuntime.
+    init(_ fields: RequestFields, isCreate: Bool) throws(AgentCoreError) {
+        if isCreate {
+            let name = try fields.string("agentRuntimeName", required: true)!
+            guard AgentRuntimeIdentifier.isValidName(name[...]) else {
+                throw AgentCoreError.invalidField("agentRuntimeName", "Member must satisfy regular expression pattern: [a-zA-Z][a-zA-Z0-9_]{0,47}")
+            }
+            self.name = name
+            self.tags = try Self.tags(fields)
+        } else {
+            self.name = nil
+            self.tags = [:]
+        }
+        self.clientToken = try Self.clientToken(fields)
+        let artifact = try Self.artifact(fields)
+        let roleArn = try fields.string("roleArn", required: true, length: 1...2048)!
+        guard Self.isRoleARN(roleArn) else {
+            throw AgentCoreError.invalidField("roleArn", "Member must satisfy regular expression pattern: arn:aws(-[^:]+)?:iam::([0-9]{12})?:role/.+")
+        }
+        let description = try fields.string("description", length: 1...4096)
+        let network = try Self.networkConfiguration(fields)
+        let protocolConfiguration = try Self.protocolConfiguration(fields)
+        let lifecycleFields = try fields.object("lifecycleConfiguration")
+        let lifecycle = try LifecycleConfiguration.validated(
+            idle: try lifecycleFields?.integer("idleRuntimeSessionTimeout"),
+            maxLifetime: try lifecycleFields?.integer("maxLifetime"),
+            field: "lifecycleConfiguration"
+        )
+        let environment = try fields.stringMap("environmentVariables") ?? [:]
+        try AgentRuntimeRules.validateEnvironment(environment)
+        let authorizer = try Self.authorizer(fields)
+        var allowlist: [String] = []
+        if let headerConfiguration = try fields.object("requestHeaderConfiguration") {
+            allowlist = try headerConfiguration.stringList("requestHeaderAllowlist") ?? []
+            try AgentRuntimeRules.validateHeaderAllowlist(allowlist, allowsAuthorization: authorizer != nil)
+        }
+        if let filesystems = fields.raw("filesystemConfigurations") {
+            guard case .array(let items) = filesystems, items.count <= 5 else {
+                throw AgentCoreError.invalidField("filesystemConfigurations", "Member must be a list of at most 5 items")
+            }
+        }
+        self.configuration = AgentRuntimeConfiguration(
+            artifact: artifact,
+            roleArn: roleArn,
+            description: description,
+            networkConfiguration: network,
+            protocolConfiguration: protocolConfiguration,
+            lifecycle: lifecycle,
+            environmentVariables: environment,
+            requestHeaderAllowlist: allowlist,
+            authorizerConfiguration: authorizer,
+            filesystemConfigurations: fields.raw("filesystemConfigurations"),
+            metadataConfiguration: fields.raw("metadataConfiguration")
+        )
+    }
+
+    static func clientToken(_ fields: RequestFields) throws(AgentCoreError) -> String? {
+        guard let token = try fields.string("clientToken") else { return nil }
+        guard ClientToken.isValid(token) else {
+            throw AgentCoreError.invalidField("clientToken", "Member must be 33-256 characters matching [a-zA-Z0-9](-*[a-zA-Z0-9]){0,256}")
+        }
+        return token
+    }
+
+    static func tags(_ fields: RequestFields) throws(AgentCoreError) -> [String: String] {
+        let tags = try fields.stringMap("tags") ?? [:]
+        guard tags.count <= 50 else { throw AgentCoreError.invalidField("tags", "Member must have at most 50 entries") }
+        for (key, value) in tags where !(1...128).contains(key.count) || value.count > 256 {
+            throw AgentCoreError.invalidField("tags", "Tag keys must be 1-128 and values at most 256 characters")
+        }
+        return tags
+    }
+
+    private static func artifact(_ fields: RequestFields) throws(AgentCoreError) -> AgentRuntimeArtifact {
+        let (kind, artifact) = try fields.unionMember("agentRuntimeArtifact", of: ["containerConfiguration", "codeConfiguration"])
+        guard kind == "containerConfiguration" else {
+            throw AgentCoreError.invalidField(
+                "agentRuntimeArtifact.codeConfiguration",
+                "Code artifacts need a sandbox runtime, which this gateway does not run; register the URL of a running agent as containerConfiguration.containerUri"
+            )
+        }
+        let uri = try artifact.string("containerUri", required: true, length: 1...1024)!
+        try AgentRuntimeRules.validateEndpointURL(uri, field: "agentRuntimeArtifact.containerConfiguration.containerUri")
+        return .endpoint(url: uri)
+    }
+
+    private static func networkConfiguration(_ fields: RequestFields) throws(AgentCoreError) -> JSONValue {
+        guard let network = try fields.object("networkConfiguration") else {
+            return .object(["networkMode": .string("PUBLIC")])
+        }
+        let mode = try network.string("networkMode", required: true)!
+        guard mode == "PUBLIC" || mode == "VPC" else {
+            throw AgentCoreError.invalidField("networkConfiguration.networkMode", "Member must satisfy enum value set: [PUBLIC, VPC]")
+        }
+        return fields.raw("networkConfiguration")!
+    }
+
+    private static func protocolConfiguration(_ fields: RequestFields) throws(AgentCoreError) -> ProtocolConfiguration {
+        guard let protocolFields = try fields.object("protocolConfiguration") else { return ProtocolConfiguration() }
+        let name = try protocolFields.string("serverProtocol", required: true)!
+        guard let serverProtocol = ServerProtocol(rawValue: name) else {
+            throw AgentCoreError.invalidField("protocolConfiguration.serverProtocol", "Member must satisfy enum value set: [HTTP, MCP, A2A, AGUI]")
+        }
+        let configuration = ProtocolConfiguration(
+            serverProtocol: serverProtocol,
+            port: try protocolFields.integer("port"),
+            path: try protocolFields.string("path")
+        )
+        try AgentRuntimeRules.validateProtocol(configuration)
+        return configuration
+    }
+
+    private static func authorizer(_ fields: RequestFields) throws(AgentCoreError) -> JSONValue? {
+        guard fields.isPresent("authorizerConfiguration") else { return nil }
+        let (_, jwt) = try fields.unionMember("authorizerConfiguration", of: ["customJWTAuthorizer"])
+        let discoveryUrl = try jwt.string("discoveryUrl", required: true)!
+        guard discoveryUrl.hasSuffix("/.well-known/openid-configuration"), URL(string: discoveryUrl)?.host != nil else {
+            throw AgentCoreError.invalidField(
+                "authorizerConfiguration.customJWTAuthorizer.discoveryUrl",
+                "Member must be a URL ending in /.well-known/openid-configuration"
+            )
+        }
+        for list in ["allowedAudience", "allowedClients", "allowedScopes"] {
+            if let values = try jwt.stringList(list), values.isEmpty {
+                throw AgentCoreError.invalidField("authorizerConfiguration.customJWTAuthorizer.\(list)", "Member must not be empty")
+            }
+        }
+        return fields.raw("authorizerConfiguration")
+    }
+
+    private static func isRoleARN(_ text: String) -> Bool {
+        let parts = text.split(separator: ":", maxSplits: 5, omittingEmptySubsequences: false)
+        guard parts.count == 6, parts[0] == "arn", parts[1] == "aws" || parts[1].hasPrefix("aws-"), parts[2] == "iam", parts[3].isEmpty
+        else { return false }
+        guard parts[4].isEmpty || (parts[4].count == 12 && parts[4].allSatisfy(\.isNumber)) else { return false }
+        return parts[5].hasPrefix("role/") && parts[5].count > 5
+    }
+}

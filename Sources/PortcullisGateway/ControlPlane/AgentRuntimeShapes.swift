@@ -1,0 +1,110 @@
+import Foundation
+import PortcullisCore
+
+/// The control plane's response bodies, with the model's member names and timestamp formats.
+enum AgentRuntimeShapes {
+    /// `DateTimestamp` members are ISO 8601.
+    static func timestamp(_ date: Date) -> JSONValue {
+        .string(date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true)))
+    }
+
+    static func artifact(_ artifact: AgentRuntimeArtifact) -> JSONValue {
+        .object(["containerConfiguration": .object(["containerUri": .string(artifact.containerURI)])])
+    }
+
+    static func workloadIdentity(_ runtime: AgentRuntime, names: ResourceNames) -> JSONValue {
+        .object(["workloadIdentityArn": .string(names.workloadIdentityARN(name: runtime.workloadIdentityName))])
+    }
+
+    static func lifecycle(_ lifecycle: LifecycleConfiguration) -> JSONValue {
+        .object([
+            "idleRuntimeSessionTimeout": .number(Double(lifecycle.idleRuntimeSessionTimeout)),
+            "maxLifetime": .number(Double(lifecycle.maxLifetime)),
+        ])
+    }
+
+    static func protocolConfiguration(_ configuration: ProtocolConfiguration) -> JSONValue {
+        var members: [String: JSONValue] = ["serverProtocol": .string(configuration.serverProtocol.rawValue)]
+        if let port = configuration.port { members["port"] = .number(Double(port)) }
+        if let path = configuration.path { members["path"] = .string(path) }
+        return .object(members)
+    }
+
+    /// CreateAgentRuntime / UpdateAgentRuntime.
+    static func mutation(_ runtime: AgentRuntime, _ version: AgentRuntimeVersion, names: ResourceNames) -> JSONValue {
+        .object([
+            "agentRuntimeArn": .string(names.runtimeARN(runtimeId: runtime.id)),
+            "agentRuntimeId": .string(runtime.id),
+            "agentRuntimeVersion": .string(String(version.version)),
+            "workloadIdentityDetails": workloadIdentity(runtime, names: names),
+            "createdAt": timestamp(runtime.createdAt),
+            "lastUpdatedAt": timestamp(version.createdAt),
+            "status": .string(version.status.rawValue),
+        ])
+    }
+
+    /// GetAgentRuntime.
+    static func detail(_ runtime: AgentRuntime, _ version: AgentRuntimeVersion, names: ResourceNames) -> JSONValue {
+        let configuration = version.configuration
+        var members: [String: JSONValue] = [
+            "agentRuntimeArn": .string(names.runtimeARN(runtimeId: runtime.id)),
+            "agentRuntimeName": .string(runtime.name),
+            "agentRuntimeId": .string(runtime.id),
+            "agentRuntimeVersion": .string(String(version.version)),
+            "createdAt": timestamp(runtime.createdAt),
+            "lastUpdatedAt": timestamp(version.createdAt),
+            "roleArn": .string(configuration.roleArn),
+            "networkConfiguration": configuration.networkConfiguration,
+            "status": .string(version.status.rawValue),
+            "lifecycleConfiguration": lifecycle(configuration.lifecycle),
+            "workloadIdentityDetails": workloadIdentity(runtime, names: names),
+            "agentRuntimeArtifact": artifact(configuration.artifact),
+            "protocolConfiguration": protocolConfiguration(configuration.protocolConfiguration),
+            "environmentVariables": .object(configuration.environmentVariables.mapValues { .string($0) }),
+        ]
+        if let description = configuration.description { members["description"] = .string(description) }
+        if let reason = version.failureReason { members["failureReason"] = .string(reason) }
+        if let authorizer = configuration.authorizerConfiguration { members["authorizerConfiguration"] = authorizer }
+        if !configuration.requestHeaderAllowlist.isEmpty {
+            members["requestHeaderConfiguration"] = .object([
+                "requestHeaderAllowlist": .array(configuration.requestHeaderAllowlist.map { .string($0) })
+            ])
+        }
+        if let filesystems = configuration.filesystemConfigurations { members["filesystemConfigurations"] = filesystems }
+        if let metadata = configuration.metadataConfiguration { members["metadataConfiguration"] = metadata }
+        return .object(members)
+    }
+
+    /// One item of ListAgentRuntimes / ListAgentRuntimeVersions.
+    static func summary(_ runtime: AgentRuntime, _ version: AgentRuntimeVersion, names: ResourceNames) -> JSONValue {
+        .object([
+            "agentRuntimeArn": .string(names.runtimeARN(runtimeId: runtime.id)),
+            "agentRuntimeId": .string(runtime.id),
+            "agentRuntimeVersion": .string(String(version.version)),
+            "agentRuntimeName": .string(runtime.name),
+            "description": .string(version.configuration.description ?? ""),
+            "lastUpdatedAt": timestamp(version.createdAt),
+            "status": .string(version.status.rawValue),
+        ])
+    }
+
+    /// Get/List/Update of runtime endpoints.
+    static func endpoint(_ endpoint: AgentRuntimeEndpoint, names: ResourceNames) -> JSONValue {
+        var members: [String: JSONValue] = [
+            "name": .string(endpoint.name),
+            "id": .string(endpoint.id),
+            "liveVersion": .string(String(endpoint.liveVersion)),
+            "targetVersion": .string(String(endpoint.targetVersion)),
+            "agentRuntimeEndpointArn": .string(names.runtimeEndpointARN(runtimeId: endpoint.runtimeId, endpointName: endpoint.name)),
+            "agentRuntimeArn": .string(names.runtimeARN(runtimeId: endpoint.runtimeId)),
+            "agentRuntimeId": .string(endpoint.runtimeId),
+            "endpointName": .string(endpoint.name),
+            "status": .string(endpoint.status.rawValue),
+            "createdAt": timestamp(endpoint.createdAt),
+            "lastUpdatedAt": timestamp(endpoint.lastUpdatedAt),
+        ]
+        if let description = endpoint.description { members["description"] = .string(description) }
+        if let reason = endpoint.failureReason { members["failureReason"] = .string(reason) }
+        return .object(members)
+    }
+}

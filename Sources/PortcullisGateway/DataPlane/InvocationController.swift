@@ -1,0 +1,220 @@
+import AsyncHTTPClient
+import Crypto
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import NIOHTTP1
+import PortcullisCore
+import PortcullisSessions
+
+/// The data plane over HTTP: InvokeAgentRuntime, GetAgentCard and StopRuntimeSession.
+struct InvocationController: Sendable {
+    let gate: InvocationGate
+    let sessions: SessionDirectory
+    let upstream: UpstreamClient
+    let connections: ConnectionRegistry
+    let limits: LimitsConfiguration
+    let maxStreamDuration: Duration
+    let isTLS: Bool
+    let logger: Logger
+
+    func register(on router: Router<GatewayRequestContext>) {
+        router.post("/runtimes/:runtime/invocations", use: invoke)
+        router.get("/runtimes/:runtime/invocations/.well-known/agent-card.json", use: agentCard)
+        router.post("/runtimes/:runtime/stopruntimesession", use: stopSession)
+        router.get("/runtimes/:runtime/ws", use: webSocketWithoutUpgrade)
+    }
+
+    // MARK: - Operations
+
+    /// `POST /runtimes/{arn}/invocations`: the body streams to the agent's protocol path and the answer streams back.
+    @Sendable func invoke(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        let admitted = try await admit(request, context: context)
+        let configuration = admitted.resolved.configuration
+        return try await forward(
+            request,
+            context: context,
+            admitted: admitted,
+            method: .POST,
+            path: configuration.protocolConfiguration.invocationPath,
+            passNonSuccess: configuration.protocolConfiguration.serverProtocol == .mcp
+                || configuration.protocolConfiguration.serverProtocol == .a2a
+        )
+    }
+
+    /// `GET /runtimes/{arn}/invocations/.well-known/agent-card.json`: the A2A agent card.
+    @Sendable func agentCard(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        let admitted = try await admit(request, context: context)
+        return try await forward(
+            request,
+            context: context,
+            admitted: admitted,
+            method: .GET,
+            path: "/.well-known/agent-card.json",
+            passNonSuccess: false
+        )
+    }
+
+    /// `POST /runtimes/{arn}/stopruntimesession`: ends the caller's session now.
+    @Sendable func stopSession(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        let admitted = try await admit(request, context: context)
+        guard let sessionId = request.headers[.runtimeSessionId] else {
+            throw AgentCoreError.invalidField("runtimeSessionId", "Member is required")
+        }
+        guard RuntimeSessionId.isValid(sessionId) else {
+            throw AgentCoreError.invalidField("runtimeSessionId", "Member must be 33-256 characters of letters, digits, '-', '_', '.' or ':'")
+        }
+        let body = try await request.body.collect(upTo: limits.maxControlPlaneBodyBytes)
+        if body.readableBytes > 0 {
+            guard let object = try? JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any] else {
+                throw AgentCoreError.cannotParse("The request body must be a JSON object")
+            }
+            if let token = object["clientToken"] {
+                guard let token = token as? String, ClientToken.isValid(token) else {
+                    throw AgentCoreError.invalidField("clientToken", "Member must be 33-256 characters matching [a-zA-Z0-9](-*[a-zA-Z0-9]){0,256}")
+                }
+            }
+        }
+        try sessions.stop(runtimeId: admitted.resolved.runtime.id, sessionId: sessionId, principalId: admitted.principal.id)
+        logger.info(
+            "runtime session stopped",
+            metadata: ["agent": "\(admitted.resolved.runtime.name)", "session_id": "\(sessionId)", "principal": "\(admitted.principal.id)"]
+        )
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json"
+        headers[.runtimeSessionId] = sessionId
+        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: "{}")))
+    }
+
+    /// `GET /runtimes/{arn}/ws` that did not upgrade: either the upgrade was refused while negotiating (its error is
+    /// reported here), or the request was not an upgrade at all.
+    @Sendable func webSocketWithoutUpgrade(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        if case .refused(let error) = connections.connection(for: context.channel)?.takeUpgradeOutcome() {
+            throw error
+        }
+        _ = try await admit(request, context: context)
+        throw AgentCoreError(
+            .validation,
+            "This path accepts only WebSocket upgrades as the first request on a connection",
+            reason: .cannotParse
+        )
+    }
+
+    // MARK: - Forwarding
+
+    private func admit(_ request: Request, context: GatewayRequestContext) async throws(AgentCoreError) -> AdmittedInvocation {
+        guard let target = context.parameters.get("runtime", as: Substring.self) else {
+            throw AgentCoreError.invalidField("agentRuntimeArn", "Member is required")
+        }
+        return try await gate.admit(headers: request.headers, rawTarget: target, query: QueryParameters(request.uri.query))
+    }
+
+    private func forward(
+        _ request: Request,
+        context: GatewayRequestContext,
+        admitted: AdmittedInvocation,
+        method: HTTPMethod,
+        path: String,
+        passNonSuccess: Bool
+    ) async throws -> Response {
+        let resolved = admitted.resolved
+        let serverProtocol = resolved.configuration.protocolConfiguration.serverProtocol
+        let lease = try sessions.begin(
+            runtimeId: resolved.runtime.id,
+            requestedSessionId: Self.requestedSessionId(request.headers, serverProtocol: serverProtocol),
+            principalId: admitted.principal.id,
+            lifecycle: resolved.configuration.lifecycle
+        )
+        let hold = SessionHold(lease: lease, directory: sessions)
+        var upstreamRequest = HTTPClientRequest(url: resolved.upstream.url(path: path))
+        upstreamRequest.method = method
+        upstreamRequest.headers = try ForwardedHeaders.upstreamRequestHeaders(
+            from: request.headers,
+            allowlisted: resolved.allowlistedHeaders,
+            context: ForwardedHeaders.Context(
+                sessionId: lease.sessionId,
+                requestId: context.requestId,
+                clientAddress: context.channel.remoteAddress?.ipAddress,
+                isTLS: isTLS,
+                host: request.head.authority,
+                maxValueBytes: limits.maxForwardedHeaderBytes
+            )
+        )
+        if method == .POST {
+            let declaredLength = request.headers[.contentLength].flatMap { Int($0) }
+            upstreamRequest.body = .stream(
+                LimitedRequestBody(base: request.body, limit: limits.maxPayloadBytes),
+                length: declaredLength.map { .known(Int64($0)) } ?? .unknown
+            )
+        }
+        let response = try await upstream.send(upstreamRequest, abandonWhenClosed: connections.connection(for: context.channel))
+        logger.debug(
+            "agent answered",
+            metadata: [
+                "agent": "\(resolved.runtime.name)", "status": "\(response.status.code)", "request_id": "\(context.requestId)",
+                "session_id": "\(lease.sessionId)",
+            ]
+        )
+        guard (200..<300).contains(response.status.code) || passNonSuccess else {
+            throw await Self.agentError(response, path: path)
+        }
+        var headers = ForwardedHeaders.clientResponseHeaders(
+            from: response.headers,
+            sessionId: lease.sessionId,
+            requestId: context.requestId
+        )
+        if serverProtocol == .mcp, headers[.mcpSessionId] == nil {
+            // The platform issues the MCP session id when the server does not, and maps it back to this session.
+            headers[.mcpSessionId] = lease.sessionId
+        }
+        let contentLength = response.headers.first(name: "content-length").flatMap { Int($0) }
+        let body = response.body
+        let maxStreamDuration = maxStreamDuration
+        let responseBody = ResponseBody(contentLength: contentLength) { writer in
+            let deadline = ContinuousClock.now + maxStreamDuration
+            var iterator = body.makeAsyncIterator()
+            while let chunk = try await iterator.next() {
+                guard ContinuousClock.now < deadline else { throw AgentCoreError(.runtimeClientError, "The stream exceeded its time limit") }
+                try await writer.write(chunk)
+            }
+            try await writer.finish(nil)
+            withExtendedLifetime(hold) {}
+        }
+        return Response(status: HTTPResponse.Status(code: Int(response.status.code)), headers: headers, body: responseBody)
+    }
+
+    /// The session a request continues: the runtime session header, or for MCP runtimes the `Mcp-Session-Id`
+    /// (mapped to a valid session id when the server chose another format).
+    static func requestedSessionId(_ headers: HTTPFields, serverProtocol: ServerProtocol) -> String? {
+        if let sessionId = headers[.runtimeSessionId] { return sessionId }
+        guard serverProtocol == .mcp, let mcpSessionId = headers[.mcpSessionId] else { return nil }
+        if RuntimeSessionId.isValid(mcpSessionId) { return mcpSessionId }
+        let digest = SHA256.hash(data: Array(mcpSessionId.utf8)).map { String($0, radix: 16).leftPadded(to: 2) }.joined()
+        return "mcp-" + digest.prefix(40)
+    }
+
+    /// A non-2xx answer from an HTTP agent, as `RuntimeClientError` with its status and the start of its body.
+    static func agentError(_ response: HTTPClientResponse, path: String) async -> AgentCoreError {
+        var collected = ByteBuffer()
+        do {
+            for try await chunk in response.body {
+                collected.writeImmutableBuffer(chunk)
+                if collected.readableBytes >= 1024 { break }
+            }
+        } catch {
+            // What arrived before the failure is still worth showing.
+        }
+        let text = String(decoding: collected.readableBytesView.prefix(1024), as: UTF8.self)
+        let snippet = String(String.UnicodeScalarView(text.unicodeScalars.filter { $0.value >= 0x20 || $0 == "\t" }))
+        let suffix = snippet.isEmpty ? "" : ": \(snippet)"
+        return AgentCoreError(.runtimeClientError, "Received error (\(response.status.code)) from the agent runtime\(suffix)")
+    }
+}
+
+extension String {
+    func leftPadded(to length: Int) -> String {
+        count >= length ? self : String(repeating: "0", count: length - count) + self
+    }
+}

@@ -1,0 +1,97 @@
+import Foundation
+import Logging
+import PortcullisCore
+import PortcullisStore
+import Synchronization
+
+/// Resolves (runtime id, qualifier) to the version that serves it, with a short cache so invocations do not read
+/// the store.
+///
+/// Control-plane changes made through this process invalidate the cache at once; the short lifetime bounds how
+/// long a change made elsewhere (another node, the configuration file on restart) takes to be seen.
+final class RuntimeResolver: Sendable {
+    private struct Key: Hashable {
+        var runtimeId: String
+        var qualifier: String
+    }
+
+    private struct Entry {
+        var resolved: ResolvedRuntime?
+        var fetchedAt: ContinuousClock.Instant
+    }
+
+    static let cacheLifetime: Duration = .seconds(2)
+    private static let maxEntries = 10_000
+
+    private let store: any AgentRegistryStore
+    private let names: ResourceNames
+    private let logger: Logger
+    private let cache = Mutex<[Key: Entry]>([:])
+
+    init(store: any AgentRegistryStore, names: ResourceNames, logger: Logger) {
+        self.store = store
+        self.names = names
+        self.logger = logger
+    }
+
+    /// The version serving `target`.
+    /// - Throws: `ResourceNotFoundException` for an unknown runtime or endpoint, `RuntimeClientError` for a version
+    ///   that is not ready, `InternalServerException` when the store fails.
+    func resolve(_ target: InvocationTarget) async throws(AgentCoreError) -> ResolvedRuntime {
+        let key = Key(runtimeId: target.runtimeId, qualifier: target.qualifier)
+        let now = ContinuousClock.now
+        let cached = cache.withLock { $0[key] }
+        let resolved: ResolvedRuntime?
+        if let cached, now - cached.fetchedAt < Self.cacheLifetime {
+            resolved = cached.resolved
+        } else {
+            resolved = try await load(key)
+            cache.withLock { cache in
+                if cache.count >= Self.maxEntries { cache.removeAll(keepingCapacity: true) }
+                cache[key] = Entry(resolved: resolved, fetchedAt: now)
+            }
+        }
+        guard let resolved else {
+            throw AgentCoreError.notFound("No agent runtime \(target.runtimeId) with endpoint \(target.qualifier)")
+        }
+        guard resolved.version.status == .ready else {
+            throw AgentCoreError(
+                .runtimeClientError,
+                "Version \(resolved.version.version) of \(resolved.runtime.name) is \(resolved.version.status.rawValue), not READY"
+            )
+        }
+        return resolved
+    }
+
+    /// Drops every cached resolution of a runtime.
+    func invalidate(runtimeId: String) {
+        cache.withLock { cache in
+            for key in cache.keys where key.runtimeId == runtimeId {
+                cache.removeValue(forKey: key)
+            }
+        }
+    }
+
+    private func load(_ key: Key) async throws(AgentCoreError) -> ResolvedRuntime? {
+        do {
+            guard let runtime = try await store.runtime(id: key.runtimeId), runtime.status != .deleting,
+                let endpoint = try await store.endpoint(runtimeId: key.runtimeId, name: key.qualifier),
+                let version = try await store.version(runtimeId: key.runtimeId, version: endpoint.liveVersion)
+            else { return nil }
+            guard case .endpoint(let url) = version.configuration.artifact, let upstream = UpstreamAddress(url: url) else {
+                return nil
+            }
+            return ResolvedRuntime(
+                runtime: runtime,
+                endpointName: endpoint.name,
+                version: version,
+                arn: names.runtimeARN(runtimeId: runtime.id),
+                upstream: upstream,
+                allowlistedHeaders: Set(version.configuration.requestHeaderAllowlist.map { $0.lowercased() })
+            )
+        } catch {
+            logger.error("agent registry lookup failed", metadata: ["error": "\(error)"])
+            throw AgentCoreError(.internalServer, "The agent registry is unavailable")
+        }
+    }
+}

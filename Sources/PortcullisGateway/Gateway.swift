@@ -1,0 +1,180 @@
+import Foundation
+public import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
+public import Logging
+import NIOCore
+import NIOPosix
+import NIOSSL
+public import PortcullisCore
+public import PortcullisIdentity
+import PortcullisSessions
+public import PortcullisStore
+import ServiceLifecycle
+
+/// The assembled gateway: store, authenticators, registry, sessions and the HTTP application.
+///
+/// ```swift
+/// let gateway = try await Gateway(configuration: configuration, logger: logger)
+/// try await gateway.makeApplication().runService()
+/// ```
+public struct Gateway: Sendable {
+    public let configuration: GatewayConfiguration
+    public let store: SQLiteStore
+    public let apiKeys: APIKeyService
+    let apiKeyAuthenticator: APIKeyAuthenticator
+    let registry: AgentRuntimeRegistry
+    let resolver: RuntimeResolver
+    let sessions: SessionDirectory
+    let upstream: UpstreamClient
+    let connections = ConnectionRegistry()
+    let idempotency: IdempotencyGuard
+    let logger: Logger
+
+    /// Opens the store and brings the declared agents up to date.
+    public init(configuration: GatewayConfiguration, logger: Logger, clock: any WallClock = SystemWallClock()) async throws {
+        self.configuration = configuration
+        self.logger = logger
+        self.store = try SQLiteStore(path: try configuration.store.sqlitePath(), logger: logger)
+        self.apiKeyAuthenticator = APIKeyAuthenticator(
+            store: store,
+            clock: clock,
+            cacheLifetime: configuration.auth.apiKeyCacheSeconds,
+            logger: logger
+        )
+        self.apiKeys = APIKeyService(store: store, clock: clock, authenticator: apiKeyAuthenticator)
+        self.resolver = RuntimeResolver(store: store, names: configuration.resources, logger: logger)
+        self.sessions = SessionDirectory(capacity: configuration.sessions.maxTrackedSessions, clock: clock)
+        self.registry = AgentRuntimeRegistry(
+            store: store,
+            names: configuration.resources,
+            clock: clock,
+            resolver: resolver,
+            sessions: sessions,
+            logger: logger
+        )
+        self.upstream = UpstreamClient(configuration: configuration.upstream)
+        self.idempotency = IdempotencyGuard(store: store, clock: clock, logger: logger)
+        do {
+            try await DeclaredAgentReconciler(registry: registry, logger: logger).reconcile(configuration.agents)
+        } catch {
+            try? await upstream.shutdown()
+            throw error
+        }
+    }
+
+    /// The HTTP application, ready to run.
+    /// - Parameter onServerRunning: called with the listening channel once the port is bound.
+    public func makeApplication(
+        onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
+    ) throws -> some ApplicationProtocol {
+        let server = configuration.server
+        let isTLS = server.tls != nil
+        let authenticators = AuthenticatorChain([apiKeyAuthenticator])
+        let gate = InvocationGate(authenticators: authenticators, resolver: resolver, names: configuration.resources, logger: logger)
+
+        let router = Router(context: GatewayRequestContext.self)
+        router.middlewares.add(EnvelopeMiddleware())
+        HealthController(store: store).register(on: router)
+        InvocationController(
+            gate: gate,
+            sessions: sessions,
+            upstream: upstream,
+            connections: connections,
+            limits: configuration.limits,
+            maxStreamDuration: .milliseconds(Int64(configuration.upstream.maxStreamSeconds * 1000)),
+            isTLS: isTLS,
+            logger: logger
+        ).register(on: router)
+        if server.controlPlane {
+            ControlPlaneController(
+                registry: registry,
+                authenticators: authenticators,
+                idempotency: idempotency,
+                names: configuration.resources,
+                maxBodyBytes: configuration.limits.maxControlPlaneBodyBytes,
+                logger: logger
+            ).register(on: router)
+        }
+
+        let webSocketGate = WebSocketGate(
+            gate: gate,
+            sessions: sessions,
+            connector: UpstreamWebSocketConnector(
+                eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
+                connectTimeout: .milliseconds(Int64(configuration.upstream.connectTimeoutSeconds * 1000)),
+                handshakeTimeout: .milliseconds(Int64(max(10, configuration.upstream.connectTimeoutSeconds) * 1000)),
+                maxFrameBytes: configuration.limits.webSocketMaxFrameBytes
+            ),
+            limits: configuration.limits,
+            isTLS: isTLS,
+            logger: logger
+        )
+        let settings = GatewayChannel.Settings(
+            isTLS: isTLS,
+            maxBodyBytes: configuration.limits.maxPayloadBytes,
+            maxHeaderBytes: server.maxHeaderBytes,
+            idleTimeout: .seconds(server.idleTimeoutSeconds),
+            headerTimeout: .seconds(30),
+            webSocketMaxFrameBytes: configuration.limits.webSocketMaxFrameBytes
+        )
+        let relay = WebSocketRelay(
+            maxMessageBytes: configuration.limits.webSocketMaxMessageBytes,
+            maxDuration: .milliseconds(Int64(configuration.upstream.maxStreamSeconds * 1000)),
+            logger: logger
+        )
+        let connections = self.connections
+        var builder = HTTPServerBuilder { responder in
+            GatewayChannel(responder: responder, settings: settings, connections: connections, webSocketGate: webSocketGate, relay: relay)
+        }
+        if let tls = server.tls {
+            builder = try .tls(builder, tlsConfiguration: try Self.tlsConfiguration(tls))
+        }
+        return Application(
+            router: router,
+            server: builder,
+            configuration: ApplicationConfiguration(address: .hostname(server.listen.host, port: server.listen.port), serverName: nil),
+            services: [
+                UpstreamClientService(client: upstream),
+                MaintenanceService(
+                    sessions: sessions,
+                    apiKeys: apiKeyAuthenticator,
+                    idempotency: idempotency,
+                    interval: .seconds(30),
+                    logger: logger
+                ),
+            ],
+            onServerRunning: onServerRunning,
+            logger: logger
+        )
+    }
+
+    static func tlsConfiguration(_ files: TLSFiles) throws -> TLSConfiguration {
+        let chain: [NIOSSLCertificate]
+        let key: NIOSSLPrivateKey
+        do {
+            chain = try NIOSSLCertificate.fromPEMFile(files.certificateChain)
+        } catch {
+            throw ConfigurationError("server.tls.certificateChain: cannot read PEM certificates from \(files.certificateChain)")
+        }
+        do {
+            key = try NIOSSLPrivateKey(file: files.privateKey, format: .pem)
+        } catch {
+            throw ConfigurationError("server.tls.privateKey: cannot read a PEM private key from \(files.privateKey)")
+        }
+        guard !chain.isEmpty else { throw ConfigurationError("server.tls.certificateChain: no certificate in \(files.certificateChain)") }
+        var configuration = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
+        configuration.minimumTLSVersion = .tlsv12
+        return configuration
+    }
+}
+
+extension Gateway {
+    /// The ARN of the runtime named `name`, if it exists.
+    public func runtimeARN(named name: String) async throws -> String? {
+        try await registry.runtime(named: name).map { configuration.resources.runtimeARN(runtimeId: $0.id) }
+    }
+
+    /// The authenticator for API keys, e.g. to check that a remembered key still works.
+    public var apiKeyAuthentication: APIKeyAuthenticator { apiKeyAuthenticator }
+}

@@ -1,0 +1,44 @@
+import Logging
+import PortcullisIdentity
+import PortcullisSessions
+import ServiceLifecycle
+
+/// Periodic housekeeping: expired sessions, API-key last-use times, stale idempotency records.
+struct MaintenanceService: Service {
+    let sessions: SessionDirectory
+    let apiKeys: APIKeyAuthenticator
+    let idempotency: IdempotencyGuard
+    let interval: Duration
+    let logger: Logger
+
+    func run() async throws {
+        var rounds = 0
+        while !Task.isShuttingDownGracefully {
+            do {
+                try await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+            } catch {
+                break
+            }
+            let expired = sessions.sweep()
+            if expired > 0 {
+                logger.debug("expired runtime sessions", metadata: ["count": "\(expired)"])
+            }
+            await apiKeys.flushUsage()
+            rounds += 1
+            if rounds % 120 == 0 {
+                await idempotency.purge()
+            }
+        }
+        await apiKeys.flushUsage()
+    }
+}
+
+/// Shuts the upstream HTTP client down after the server has stopped.
+struct UpstreamClientService: Service {
+    let client: UpstreamClient
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        try await client.shutdown()
+    }
+}

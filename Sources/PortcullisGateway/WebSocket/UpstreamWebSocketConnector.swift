@@ -1,0 +1,78 @@
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOSSL
+import NIOWebSocket
+import PortcullisCore
+
+/// Opens the agent side of a WebSocket relay: TCP (and TLS for `https` agents), then the HTTP upgrade to the
+/// agent's `/ws`, before the client's upgrade is accepted, so an agent that refuses becomes an error response
+/// rather than a WebSocket that closes at once.
+struct UpstreamWebSocketConnector: Sendable {
+    enum Outcome: Sendable {
+        case upgraded(NIOAsyncChannel<WebSocketFrame, WebSocketFrame>, subprotocol: String?)
+        case refused
+    }
+
+    let eventLoopGroup: any EventLoopGroup
+    let connectTimeout: TimeAmount
+    let handshakeTimeout: TimeAmount
+    let maxFrameBytes: Int
+
+    /// Connects to `address` and upgrades `path`.
+    /// - Throws: `RuntimeClientError` when the agent is unreachable, slow or refuses the upgrade.
+    func connect(to address: UpstreamAddress, path: String, headers: HTTPHeaders) async throws(AgentCoreError) -> (
+        NIOAsyncChannel<WebSocketFrame, WebSocketFrame>, subprotocol: String?
+    ) {
+        let outcome: Outcome
+        do {
+            let sslContext = address.isTLS ? try NIOSSLContext(configuration: .makeClientConfiguration()) : nil
+            let upgrade = try await ClientBootstrap(group: eventLoopGroup)
+                .connectTimeout(connectTimeout)
+                .connect(host: address.host, port: address.port) { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        if let sslContext {
+                            let hostname = address.host.first?.isNumber == true || address.host.contains(":") ? nil : address.host
+                            try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: sslContext, serverHostname: hostname))
+                        }
+                        let upgrader = NIOTypedWebSocketClientUpgrader<Outcome>(
+                            maxFrameSize: maxFrameBytes,
+                            enableAutomaticErrorHandling: true,
+                            upgradePipelineHandler: { channel, response in
+                                channel.eventLoop.makeCompletedFuture {
+                                    let asyncChannel = try NIOAsyncChannel<WebSocketFrame, WebSocketFrame>(wrappingChannelSynchronously: channel)
+                                    return .upgraded(asyncChannel, subprotocol: response.headers.first(name: "Sec-WebSocket-Protocol"))
+                                }
+                            }
+                        )
+                        var head = HTTPRequestHead(version: .http1_1, method: .GET, uri: path)
+                        head.headers = headers
+                        head.headers.replaceOrAdd(name: "Host", value: address.hostHeader)
+                        let configuration = NIOTypedHTTPClientUpgradeConfiguration<Outcome>(
+                            upgradeRequestHead: head,
+                            upgraders: [upgrader],
+                            notUpgradingCompletionHandler: { channel in
+                                channel.close(promise: nil)
+                                return channel.eventLoop.makeSucceededFuture(.refused)
+                            }
+                        )
+                        let timeout = channel.eventLoop.scheduleTask(in: handshakeTimeout) { channel.close(promise: nil) }
+                        let result = try channel.pipeline.syncOperations.configureUpgradableHTTPClientPipeline(
+                            configuration: .init(upgradeConfiguration: configuration)
+                        )
+                        result.whenComplete { _ in timeout.cancel() }
+                        return result
+                    }
+                }
+            outcome = try await upgrade.get()
+        } catch {
+            throw AgentCoreError(.runtimeClientError, "The agent runtime is not reachable for WebSocket connections")
+        }
+        switch outcome {
+        case .upgraded(let channel, let subprotocol):
+            return (channel, subprotocol)
+        case .refused:
+            throw AgentCoreError(.runtimeClientError, "The agent runtime refused the WebSocket upgrade")
+        }
+    }
+}

@@ -1,0 +1,107 @@
+import HTTPTypes
+import Logging
+import NIOCore
+import NIOHTTP1
+import PortcullisCore
+import PortcullisIdentity
+import PortcullisSessions
+
+/// Decides a WebSocket upgrade while it is being negotiated: the same admission as an HTTP invocation, then the
+/// agent's side is connected, and only then does the client get its `101`.
+struct WebSocketGate: Sendable {
+    let gate: InvocationGate
+    let sessions: SessionDirectory
+    let connector: UpstreamWebSocketConnector
+    let limits: LimitsConfiguration
+    let isTLS: Bool
+    let logger: Logger
+
+    /// The outcome of an upgrade request, or `nil` when the path is not a WebSocket route (it is then served as
+    /// plain HTTP, which answers with the route's own error).
+    func evaluate(_ request: HTTPRequest, channel: any Channel) async -> ClientConnection.UpgradeOutcome? {
+        guard let target = request.path.flatMap(Self.webSocketTarget) else { return nil }
+        do {
+            let plan = try await admit(request, rawTarget: target.segment, rawQuery: target.query, channel: channel)
+            return .accepted(plan)
+        } catch {
+            return .refused(error)
+        }
+    }
+
+    /// `/runtimes/{target}/ws[?query]` → the raw target segment and query.
+    static func webSocketTarget(_ path: String) -> (segment: Substring, query: String?)? {
+        let pathPart: Substring
+        let query: String?
+        if let mark = path.firstIndex(of: "?") {
+            pathPart = path[..<mark]
+            query = String(path[path.index(after: mark)...])
+        } else {
+            pathPart = path[...]
+            query = nil
+        }
+        let segments = pathPart.split(separator: "/", omittingEmptySubsequences: false)
+        guard segments.count == 4, segments[0].isEmpty, segments[1] == "runtimes", !segments[2].isEmpty, segments[3] == "ws" else {
+            return nil
+        }
+        return (segments[2], query)
+    }
+
+    private func admit(
+        _ request: HTTPRequest,
+        rawTarget: Substring,
+        rawQuery: String?,
+        channel: any Channel
+    ) async throws(AgentCoreError) -> WebSocketRelayPlan {
+        let query = QueryParameters(rawQuery)
+        let subprotocols = WebSocketSubprotocols(request.headerFields)
+        var credential: InboundCredential?
+        let hasHeaderCredential = request.headerFields[.authorization] != nil || request.headerFields[.xAPIKey] != nil
+        if !hasHeaderCredential, let token = subprotocols.bearerToken {
+            credential = APIKeyFormat.keyId(of: token) != nil ? .apiKey(token) : .bearerToken(token)
+        }
+        let admitted = try await gate.admit(headers: request.headerFields, rawTarget: rawTarget, query: query, credential: credential)
+        let resolved = admitted.resolved
+        let requestedSession = request.headerFields[.runtimeSessionId]
+            ?? query["X-Amzn-Bedrock-AgentCore-Runtime-Session-Id"]
+            ?? query["x-amzn-bedrock-agentcore-runtime-session-id"]
+        let lease = try sessions.begin(
+            runtimeId: resolved.runtime.id,
+            requestedSessionId: requestedSession,
+            principalId: admitted.principal.id,
+            lifecycle: resolved.configuration.lifecycle
+        )
+        let hold = SessionHold(lease: lease, directory: sessions)
+        let requestId = RequestIdentifier.next()
+        var headers = try ForwardedHeaders.upstreamRequestHeaders(
+            from: request.headerFields,
+            allowlisted: resolved.allowlistedHeaders,
+            context: ForwardedHeaders.Context(
+                sessionId: lease.sessionId,
+                requestId: requestId,
+                clientAddress: channel.remoteAddress?.ipAddress,
+                isTLS: isTLS,
+                host: request.authority,
+                maxValueBytes: limits.maxForwardedHeaderBytes
+            ),
+            extraCustomHeaders: query.withPrefix(AgentRuntimeRules.customHeaderPrefix),
+            defaultContentType: false
+        )
+        if !subprotocols.forwarded.isEmpty {
+            headers.add(name: "Sec-WebSocket-Protocol", value: subprotocols.forwarded.joined(separator: ", "))
+        }
+        let (upstream, selected) = try await connector.connect(to: resolved.upstream, path: "/ws", headers: headers)
+        var responseHeaders = HTTPHeaders()
+        responseHeaders.add(name: "X-Amzn-Bedrock-AgentCore-Runtime-Session-Id", value: lease.sessionId)
+        responseHeaders.add(name: "x-amzn-RequestId", value: requestId)
+        if let selected {
+            responseHeaders.add(name: "Sec-WebSocket-Protocol", value: selected)
+        } else if subprotocols.offeredBearerMarker {
+            responseHeaders.add(name: "Sec-WebSocket-Protocol", value: WebSocketSubprotocols.bearerMarker)
+        }
+        logger.info(
+            "websocket admitted",
+            metadata: ["agent": "\(resolved.runtime.name)", "session_id": "\(lease.sessionId)", "request_id": "\(requestId)"]
+        )
+        return WebSocketRelayPlan(upstream: upstream, responseHeaders: responseHeaders, hold: hold, agentName: resolved.runtime.name)
+    }
+}

@@ -1,0 +1,70 @@
+public import Foundation
+public import PortcullisCore
+public import PortcullisStore
+
+/// API-key lifecycle: issue, list, revoke. Used by the CLI and the gateway alike.
+public struct APIKeyService: Sendable {
+    /// A freshly issued key. `key` is the only copy of the secret: show it once.
+    public struct IssuedKey: Sendable {
+        public var record: APIKeyRecord
+        public var key: String
+    }
+
+    private let store: any APIKeyStore
+    private let clock: any WallClock
+    private let authenticator: APIKeyAuthenticator?
+
+    /// - Parameter authenticator: the running gateway's authenticator, whose cache a revocation must clear.
+    public init(store: any APIKeyStore, clock: any WallClock = SystemWallClock(), authenticator: APIKeyAuthenticator? = nil) {
+        self.store = store
+        self.clock = clock
+        self.authenticator = authenticator
+    }
+
+    /// Issues a key.
+    /// - Parameters:
+    ///   - name: a label for people (1–128 printable characters).
+    ///   - agents: runtime names the key may invoke, or `["*"]` for all.
+    ///   - administrator: whether the key may use the control plane.
+    ///   - expiresAt: when the key stops working, if ever.
+    public func issue(name: String, agents: [String], administrator: Bool, expiresAt: Date?) async throws -> IssuedKey {
+        guard (1...128).contains(name.count), name.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value != 0x7F }) else {
+            throw AgentCoreError.invalidField("name", "Member must be 1-128 printable characters")
+        }
+        for agent in agents where agent != "*" && !AgentRuntimeIdentifier.isValidName(agent[...]) {
+            throw AgentCoreError.invalidField("agents", "'\(agent)' is not an agent runtime name")
+        }
+        guard administrator || !agents.isEmpty else {
+            throw AgentCoreError.invalidField("agents", "A key needs at least one agent (or * for all) unless it is an admin key")
+        }
+        let now = clock.now()
+        if let expiresAt, expiresAt <= now {
+            throw AgentCoreError.invalidField("expiresAt", "Member must be in the future")
+        }
+        let (id, key) = APIKeyFormat.generate()
+        let record = APIKeyRecord(
+            id: id,
+            name: name,
+            secretHash: APIKeyFormat.hash(key),
+            agentScope: AgentScope(names: agents),
+            isAdministrator: administrator,
+            createdAt: now,
+            expiresAt: expiresAt
+        )
+        try await store.insertAPIKey(record)
+        return IssuedKey(record: record, key: key)
+    }
+
+    /// Every key, newest first.
+    public func list() async throws -> [APIKeyRecord] {
+        try await store.apiKeys()
+    }
+
+    /// Revokes a key by id. Returns `false` when there is no such key.
+    public func revoke(id: String) async throws -> Bool {
+        guard APIKeyFormat.isKeyId(id) else { return false }
+        let revoked = try await store.revokeAPIKey(id: id, at: clock.now())
+        authenticator?.evict(id: id)
+        return revoked
+    }
+}

@@ -1,0 +1,52 @@
+public import Foundation
+public import PortcullisCore
+
+/// Persistence of agent runtimes, their immutable versions and their named endpoints.
+///
+/// Implementations make every multi-row change atomic: a new version and the `DEFAULT` endpoint that follows it
+/// are written together or not at all.
+public protocol AgentRegistryStore: Sendable {
+    /// Stores a new runtime with its version 1 and its `DEFAULT` endpoint.
+    /// - Throws: ``StoreError/conflict(_:)`` when the name is taken.
+    func createRuntime(_ runtime: AgentRuntime, firstVersion: AgentRuntimeVersion, defaultEndpoint: AgentRuntimeEndpoint) async throws
+
+    func runtime(id: String) async throws -> AgentRuntime?
+    func runtime(named name: String) async throws -> AgentRuntime?
+
+    /// Runtimes ordered by id, starting after `afterId`.
+    func runtimes(after afterId: String?, limit: Int) async throws -> [AgentRuntime]
+
+    func version(runtimeId: String, version: Int) async throws -> AgentRuntimeVersion?
+
+    /// Versions of a runtime, newest first, starting below `beforeVersion`.
+    func versions(runtimeId: String, before beforeVersion: Int?, limit: Int) async throws -> [AgentRuntimeVersion]
+
+    /// Appends version `latest + 1` and moves `DEFAULT` to it.
+    /// - Returns: the updated runtime and the new version, or `nil` when the runtime does not exist.
+    func appendVersion(
+        runtimeId: String,
+        configuration: AgentRuntimeConfiguration,
+        status: AgentRuntimeStatus,
+        at date: Date
+    ) async throws -> (AgentRuntime, AgentRuntimeVersion)?
+
+    /// Removes a runtime with its versions and endpoints. Returns `false` when it did not exist.
+    func deleteRuntime(id: String) async throws -> Bool
+
+    func endpoint(runtimeId: String, name: String) async throws -> AgentRuntimeEndpoint?
+
+    /// Endpoints of a runtime ordered by name, starting after `afterName`.
+    func endpoints(runtimeId: String, after afterName: String?, limit: Int) async throws -> [AgentRuntimeEndpoint]
+
+    /// - Throws: ``StoreError/conflict(_:)`` when the name is taken.
+    func createEndpoint(_ endpoint: AgentRuntimeEndpoint) async throws
+
+    /// Replaces an endpoint's mutable fields. Returns `false` when it did not exist.
+    func updateEndpoint(_ endpoint: AgentRuntimeEndpoint) async throws -> Bool
+
+    /// Returns `false` when the endpoint did not exist.
+    func deleteEndpoint(runtimeId: String, name: String) async throws -> Bool
+
+    /// Number of endpoints a runtime has, `DEFAULT` included.
+    func endpointCount(runtimeId: String) async throws -> Int
+}

@@ -1,0 +1,69 @@
+import GRDB
+
+/// Schema history. Migrations are append-only: never edit one that has shipped, add the next.
+enum SQLiteMigrations {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1-agent-registry-api-keys") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE agent_runtime (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        name TEXT NOT NULL UNIQUE,
+                        latest_version INTEGER NOT NULL,
+                        status TEXT NOT NULL,
+                        failure_reason TEXT,
+                        created_at REAL NOT NULL,
+                        last_updated_at REAL NOT NULL,
+                        tags TEXT NOT NULL,
+                        owner TEXT NOT NULL
+                    );
+                    CREATE TABLE agent_runtime_version (
+                        runtime_id TEXT NOT NULL REFERENCES agent_runtime(id) ON DELETE CASCADE,
+                        version INTEGER NOT NULL,
+                        configuration TEXT NOT NULL,
+                        status TEXT NOT NULL,
+                        failure_reason TEXT,
+                        created_at REAL NOT NULL,
+                        PRIMARY KEY (runtime_id, version)
+                    );
+                    CREATE TABLE agent_runtime_endpoint (
+                        runtime_id TEXT NOT NULL REFERENCES agent_runtime(id) ON DELETE CASCADE,
+                        name TEXT NOT NULL,
+                        id TEXT NOT NULL UNIQUE,
+                        live_version INTEGER NOT NULL,
+                        target_version INTEGER NOT NULL,
+                        description TEXT,
+                        status TEXT NOT NULL,
+                        failure_reason TEXT,
+                        created_at REAL NOT NULL,
+                        last_updated_at REAL NOT NULL,
+                        PRIMARY KEY (runtime_id, name)
+                    );
+                    CREATE TABLE api_key (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        name TEXT NOT NULL,
+                        secret_hash BLOB NOT NULL,
+                        agents TEXT NOT NULL,
+                        is_admin INTEGER NOT NULL,
+                        created_at REAL NOT NULL,
+                        expires_at REAL,
+                        revoked_at REAL,
+                        last_used_at REAL
+                    );
+                    CREATE TABLE idempotent_response (
+                        operation TEXT NOT NULL,
+                        client_token TEXT NOT NULL,
+                        fingerprint BLOB NOT NULL,
+                        status INTEGER NOT NULL,
+                        body BLOB NOT NULL,
+                        created_at REAL NOT NULL,
+                        PRIMARY KEY (operation, client_token)
+                    );
+                    CREATE INDEX idempotent_response_created_at ON idempotent_response(created_at);
+                    """
+            )
+        }
+        return migrator
+    }
+}

@@ -1,0 +1,101 @@
+import AsyncHTTPClient
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import NIOHTTP1
+@testable import PortcullisCore
+@testable import PortcullisGateway
+import PortcullisIdentity
+
+/// A real gateway on a loopback port with its own SQLite file, plus an admin key and an invoke-only key.
+struct TestGateway: Sendable {
+    let gateway: Gateway
+    let port: Int
+    let adminKey: String
+    let invokeKey: String
+
+    var baseURL: String { "http://127.0.0.1:\(port)" }
+    var names: ResourceNames { gateway.configuration.resources }
+
+    /// Starts a gateway for the duration of `body`.
+    static func run<T: Sendable>(
+        configure: (inout GatewayConfiguration) -> Void = { _ in },
+        _ body: (TestGateway) async throws -> T
+    ) async throws -> T {
+        let directory = try TemporaryDirectory()
+        defer { directory.cleanUp() }
+        var configuration = GatewayConfiguration(
+            server: ServerConfiguration(listen: ListenAddress(host: "127.0.0.1", port: 0)),
+            store: StoreConfiguration(dataDirectory: directory.path)
+        )
+        configure(&configuration)
+        let gateway = try await Gateway(configuration: configuration, logger: testLogger)
+        let admin = try await gateway.apiKeys.issue(name: "admin", agents: ["*"], administrator: true, expiresAt: nil)
+        let invoker = try await gateway.apiKeys.issue(name: "invoker", agents: ["*"], administrator: false, expiresAt: nil)
+        return try await withRunningApplication({ try gateway.makeApplication(onServerRunning: $0) }) { port in
+            try await body(TestGateway(gateway: gateway, port: port, adminKey: admin.key, invokeKey: invoker.key))
+        }
+    }
+
+    /// Registers an endpoint agent directly in the registry and returns its ARN.
+    func registerAgent(
+        name: String,
+        url: String,
+        protocol serverProtocol: ServerProtocol = .http,
+        allowlist: [String] = [],
+        lifecycle: LifecycleConfiguration = LifecycleConfiguration()
+    ) async throws -> String {
+        let (runtime, _) = try await gateway.registry.create(
+            name: name,
+            configuration: AgentRuntimeConfiguration(
+                artifact: .endpoint(url: url),
+                roleArn: "arn:aws:iam::123456789012:role/test",
+                protocolConfiguration: ProtocolConfiguration(serverProtocol: serverProtocol),
+                lifecycle: lifecycle,
+                requestHeaderAllowlist: allowlist
+            ),
+            tags: [:],
+            owner: .api
+        )
+        return names.runtimeARN(runtimeId: runtime.id)
+    }
+
+    func invocationURL(_ arn: String, suffix: String = "/invocations", query: String? = nil) -> String {
+        "\(baseURL)/runtimes/\(PercentEncoding.encodeSegment(arn))\(suffix)" + (query.map { "?\($0)" } ?? "")
+    }
+
+    /// Sends a request and collects the whole response.
+    func send(
+        _ method: HTTPMethod,
+        _ url: String,
+        headers: [(String, String)] = [],
+        body: String? = nil,
+        key: String?? = .none
+    ) async throws -> (status: Int, headers: HTTPHeaders, body: String) {
+        var request = HTTPClientRequest(url: url)
+        request.method = method
+        let credential = key ?? invokeKey
+        if let credential {
+            request.headers.add(name: "Authorization", value: "Bearer \(credential)")
+        }
+        for (name, value) in headers {
+            request.headers.add(name: name, value: value)
+        }
+        if let body {
+            request.body = .bytes(ByteBuffer(string: body))
+        }
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
+        let collected = try await response.body.collect(upTo: 16 * 1024 * 1024)
+        return (Int(response.status.code), response.headers, collected.string)
+    }
+
+    /// The decoded JSON object of a response body.
+    static func json(_ body: String) throws -> [String: Any] {
+        guard let object = try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any] else {
+            throw TestFailure("not a JSON object: \(body)")
+        }
+        return object
+    }
+}

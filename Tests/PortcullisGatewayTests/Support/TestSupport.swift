@@ -1,0 +1,62 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import ServiceLifecycle
+
+/// A logger that only reports problems, so test output stays readable.
+let testLogger: Logger = {
+    var logger = Logger(label: "portcullis-tests")
+    logger.logLevel = .error
+    return logger
+}()
+
+/// A fresh directory under the system temporary directory, removed by `cleanUp()`.
+struct TemporaryDirectory {
+    let path: String
+
+    init() throws {
+        path = NSTemporaryDirectory() + "portcullis-test-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+
+    func cleanUp() {
+        try? FileManager.default.removeItem(atPath: path)
+    }
+}
+
+/// Runs an application on a free loopback port for the duration of `body`, then shuts it down gracefully.
+func withRunningApplication<App: ApplicationProtocol, T: Sendable>(
+    _ makeApplication: (@escaping @Sendable (any Channel) async -> Void) throws -> App,
+    _ body: (Int) async throws -> T
+) async throws -> T {
+    let (ports, continuation) = AsyncStream<Int>.makeStream()
+    let app = try makeApplication { channel in
+        continuation.yield(channel.localAddress?.port ?? 0)
+        continuation.finish()
+    }
+    let serviceGroup = ServiceGroup(services: [app], gracefulShutdownSignals: [], logger: testLogger)
+    return try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask { try await serviceGroup.run() }
+        var iterator = ports.makeAsyncIterator()
+        guard let port = await iterator.next() else { throw TestFailure("the application did not start") }
+        let result: Result<T, any Error>
+        do {
+            result = .success(try await body(port))
+        } catch {
+            result = .failure(error)
+        }
+        await serviceGroup.triggerGracefulShutdown()
+        try? await group.waitForAll()
+        return try result.get()
+    }
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+extension ByteBuffer {
+    var string: String { String(buffer: self) }
+}
