@@ -88,12 +88,9 @@ struct InvocationController: Sendable {
         return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: "{}")))
     }
 
-    /// `GET /runtimes/{arn}/ws` that did not upgrade: either the upgrade was refused while negotiating (its error is
-    /// reported here), or the request was not an upgrade at all.
+    /// `GET /runtimes/{arn}/ws` that reached the router: not an upgrade, or an upgrade on a connection that already
+    /// carried a request (the upgrade is negotiated only on a connection's first request).
     @Sendable func webSocketWithoutUpgrade(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        if case .refused(let error) = connections.connection(for: context.channel)?.takeUpgradeOutcome() {
-            throw error
-        }
         _ = try await admit(request, context: context)
         throw AgentCoreError(
             .validation,

@@ -6,6 +6,7 @@ import NIOHTTP1
 import NIOHTTPTypes
 import NIOHTTPTypesHTTP1
 import NIOWebSocket
+import PortcullisCore
 
 /// The gateway's connection setup: HTTP/1.1 with a WebSocket upgrade decided by the gateway itself.
 ///
@@ -17,6 +18,9 @@ public struct GatewayChannel: ServerChildChannel, HTTPChannelHandler {
     enum Negotiated: Sendable {
         case http(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>)
         case webSocket(NIOAsyncChannel<WebSocketFrame, WebSocketFrame>, WebSocketRelayPlan)
+        /// An upgrade request that was refused. NIO's upgrader consumes such a request, so it is answered here
+        /// rather than by the router.
+        case refusedUpgrade(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>, AgentCoreError)
     }
 
     public struct Value: ServerChildChannelValue {
@@ -42,6 +46,7 @@ public struct GatewayChannel: ServerChildChannel, HTTPChannelHandler {
     public func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         channel.eventLoop.makeCompletedFuture {
             let connection = connections.register(channel)
+            try channel.pipeline.syncOperations.addHandler(ClientCloseObserver(connection: connection), position: .first)
             let headerDeadline = channel.eventLoop.scheduleTask(in: settings.headerTimeout) {
                 channel.close(promise: nil)
             }
@@ -52,9 +57,16 @@ public struct GatewayChannel: ServerChildChannel, HTTPChannelHandler {
                     headerDeadline.cancel()
                     let promise = channel.eventLoop.makePromise(of: HTTPHeaders?.self)
                     promise.completeWithTask {
-                        guard let request = try? HTTPRequest(head, secure: settings.isTLS, splitCookie: false),
-                            let outcome = await webSocketGate.evaluate(request, channel: channel)
-                        else { return nil }
+                        let outcome: ClientConnection.UpgradeOutcome
+                        if let request = try? HTTPRequest(head, secure: settings.isTLS, splitCookie: false),
+                            let evaluated = await webSocketGate.evaluate(request, channel: channel)
+                        {
+                            outcome = evaluated
+                        } else {
+                            outcome = .refused(
+                                AgentCoreError(.unknownOperation, "WebSocket upgrades are served at /runtimes/{agentRuntimeArn}/ws")
+                            )
+                        }
                         connection.recordUpgradeOutcome(outcome)
                         guard case .accepted(let plan) = outcome else { return nil }
                         return plan.responseHeaders
@@ -81,12 +93,14 @@ public struct GatewayChannel: ServerChildChannel, HTTPChannelHandler {
                         try operations.addHandler(HTTP1ToHTTPServerCodec(secure: settings.isTLS))
                         try operations.addHandler(RequestAdmissionHandler(maxBodyBytes: settings.maxBodyBytes))
                         try operations.addHandler(HTTPConnectionStateHandler(idleTimeout: settings.idleTimeout, logger: logger))
-                        return .http(
-                            try NIOAsyncChannel(
-                                wrappingChannelSynchronously: channel,
-                                configuration: .init(isOutboundHalfClosureEnabled: true)
-                            )
+                        let asyncChannel = try NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>(
+                            wrappingChannelSynchronously: channel,
+                            configuration: .init(isOutboundHalfClosureEnabled: true)
                         )
+                        if case .refused(let error) = connection.takeUpgradeOutcome() {
+                            return .refusedUpgrade(asyncChannel, error)
+                        }
+                        return .http(asyncChannel)
                     }
                 }
             )
@@ -109,6 +123,16 @@ public struct GatewayChannel: ServerChildChannel, HTTPChannelHandler {
                 await handleHTTP(asyncChannel: asyncChannel, logger: logger)
             case .webSocket(let asyncChannel, let plan):
                 await relay.run(client: asyncChannel, plan: plan)
+            case .refusedUpgrade(let asyncChannel, let error):
+                try await asyncChannel.executeThenClose { _, outbound in
+                    let body = ByteBuffer(bytes: error.envelopeJSON())
+                    var headers = error.envelopeHeaders(requestId: RequestIdentifier.next())
+                    headers[.contentLength] = String(body.readableBytes)
+                    headers[.connection] = "close"
+                    try await outbound.write(.head(HTTPResponse(status: .init(code: error.code.httpStatus), headerFields: headers)))
+                    try await outbound.write(.body(body))
+                    try await outbound.write(.end(nil))
+                }
             }
         } catch {
             logger.debug("connection ended during negotiation", metadata: ["error": "\(error)"])
