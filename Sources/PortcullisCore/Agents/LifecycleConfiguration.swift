@@ -20,11 +20,11 @@ public struct LifecycleConfiguration: Sendable, Equatable, Codable {
     public static func validated(idle: Int?, maxLifetime: Int?, field: String) throws(AgentCoreError) -> LifecycleConfiguration {
         let idle = idle ?? min(defaultIdleTimeout, maxLifetime ?? defaultMaxLifetime)
         let maxLifetime = maxLifetime ?? defaultMaxLifetime
-        guard allowedSeconds.contains(idle) else {
-            throw .invalidField("\(field).idleRuntimeSessionTimeout", "Member must have value between 60 and 28800")
-        }
         guard allowedSeconds.contains(maxLifetime) else {
             throw .invalidField("\(field).maxLifetime", "Member must have value between 60 and 28800")
+        }
+        guard allowedSeconds.contains(idle) else {
+            throw .invalidField("\(field).idleRuntimeSessionTimeout", "Member must have value between 60 and 28800")
         }
         guard idle <= maxLifetime else {
             throw .invalidField("\(field).idleRuntimeSessionTimeout", "Member must not exceed maxLifetime")

@@ -25,9 +25,26 @@ public enum ConfigurationFile {
         } catch let error as ConfigurationError {
             throw ConfigurationError("\(source): \(error.description)")
         } catch let error as DecodingError {
+            if let underlying = innermostConfigurationError(error) {
+                throw ConfigurationError("\(source): \(underlying.description)")
+            }
             throw ConfigurationError("\(source): \(describe(error))")
         } catch {
             throw ConfigurationError("\(source): \(error)")
+        }
+    }
+
+    /// Yams wraps errors thrown inside `init(from:)` as "not valid YAML"; the real cause is underneath.
+    static func innermostConfigurationError(_ error: any Error) -> ConfigurationError? {
+        if let error = error as? ConfigurationError { return error }
+        guard let decodingError = error as? DecodingError else { return nil }
+        switch decodingError {
+        case .dataCorrupted(let context), .typeMismatch(_, let context), .valueNotFound(_, let context), .keyNotFound(_, let context):
+            if let underlying = context.underlyingError, let found = innermostConfigurationError(underlying) { return found }
+            if let underlying = context.underlyingError as? DecodingError { return ConfigurationError(describe(underlying)) }
+            return nil
+        @unknown default:
+            return nil
         }
     }
 

@@ -1,6 +1,7 @@
 import HTTPTypes
 import Hummingbird
 import Logging
+import NIOCore
 import PortcullisCore
 
 /// Outermost middleware: every response carries `x-amzn-RequestId`, and every failure leaves in the AgentCore
@@ -21,6 +22,8 @@ struct EnvelopeMiddleware: RouterMiddleware {
             return error.response(requestId: context.requestId)
         } catch let error as HTTPError {
             return Self.translate(error).response(requestId: context.requestId)
+        } catch is NIOTooManyBytesError {
+            return AgentCoreError(.payloadTooLarge, "The request body is too large").response(requestId: context.requestId)
         } catch is CancellationError {
             // The client went away; nobody reads this response.
             return AgentCoreError(.runtimeClientError, "The request was cancelled").response(requestId: context.requestId)

@@ -21,6 +21,7 @@ struct TestGateway: Sendable {
 
     /// Starts a gateway for the duration of `body`.
     static func run<T: Sendable>(
+        clock: any WallClock = SystemWallClock(),
         configure: (inout GatewayConfiguration) -> Void = { _ in },
         _ body: (TestGateway) async throws -> T
     ) async throws -> T {
@@ -31,7 +32,7 @@ struct TestGateway: Sendable {
             store: StoreConfiguration(dataDirectory: directory.path)
         )
         configure(&configuration)
-        let gateway = try await Gateway(configuration: configuration, logger: testLogger)
+        let gateway = try await Gateway(configuration: configuration, logger: testLogger, clock: clock)
         let admin = try await gateway.apiKeys.issue(name: "admin", agents: ["*"], administrator: true, expiresAt: nil)
         let invoker = try await gateway.apiKeys.issue(name: "invoker", agents: ["*"], administrator: false, expiresAt: nil)
         return try await withRunningApplication({ try gateway.makeApplication(onServerRunning: $0) }) { port in

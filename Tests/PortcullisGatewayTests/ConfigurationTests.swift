@@ -1,0 +1,185 @@
+import AsyncHTTPClient
+import Foundation
+import HTTPTypes
+import NIOHTTP1
+import NIOCore
+import NIOSSL
+@testable import PortcullisCore
+@testable import PortcullisGateway
+import Testing
+
+@Suite("Configuration file, declared agents and HTTPS")
+struct ConfigurationTests {
+    @Test("a complete file decodes every key")
+    func fullFile() throws {
+        let configuration = try ConfigurationFile.parse(
+            """
+            server:
+              listen: "0.0.0.0:9443"
+              idleTimeoutSeconds: 30
+              maxHeaderBytes: 32768
+              controlPlane: false
+              tls:
+                certificateChain: /etc/portcullis/cert.pem
+                privateKey: /etc/portcullis/key.pem
+            store:
+              dataDirectory: /var/lib/portcullis
+            resources:
+              region: eu-west-1
+              accountId: "210987654321"
+            limits:
+              maxPayloadBytes: 5000000
+              maxControlPlaneBodyBytes: 65536
+              maxForwardedHeaderBytes: 2048
+              webSocketMaxFrameBytes: 65536
+              webSocketMaxMessageBytes: 1048576
+            upstream:
+              connectTimeoutSeconds: 2
+              readTimeoutSeconds: 60
+              maxStreamSeconds: 600
+              maxConnectionsPerHost: 32
+            sessions:
+              maxTrackedSessions: 500
+            auth:
+              apiKeyCacheSeconds: 1
+            logging:
+              level: debug
+            agents:
+              - name: support
+                endpoint: https://agents.internal:8443/support
+                description: Support agent
+                protocol: MCP
+                requestHeaderAllowlist: [X-Tenant-Id]
+                idleRuntimeSessionTimeout: 300
+                maxLifetime: 3600
+                environmentVariables: {MODE: prod}
+                tags: {team: support}
+            """
+        )
+        #expect(configuration.server.listen == ListenAddress(host: "0.0.0.0", port: 9443))
+        #expect(configuration.server.tls == TLSFiles(certificateChain: "/etc/portcullis/cert.pem", privateKey: "/etc/portcullis/key.pem"))
+        #expect(configuration.server.controlPlane == false)
+        #expect(try configuration.store.sqlitePath() == "/var/lib/portcullis/portcullis.sqlite")
+        #expect(configuration.resources == ResourceNames(region: "eu-west-1", accountId: "210987654321"))
+        #expect(configuration.limits.maxPayloadBytes == 5_000_000)
+        #expect(configuration.upstream.readTimeoutSeconds == 60)
+        #expect(configuration.sessions.maxTrackedSessions == 500)
+        #expect(configuration.auth.apiKeyCacheSeconds == 1)
+        #expect(configuration.logging.level == "debug")
+        let agent = try #require(configuration.agents.first)
+        #expect(agent.name == "support")
+        #expect(agent.configuration.artifact == .endpoint(url: "https://agents.internal:8443/support"))
+        #expect(agent.configuration.protocolConfiguration.serverProtocol == .mcp)
+        #expect(agent.configuration.lifecycle == LifecycleConfiguration(idleRuntimeSessionTimeout: 300, maxLifetime: 3600))
+        #expect(agent.configuration.environmentVariables == ["MODE": "prod"])
+        #expect(agent.tags == ["team": "support"])
+    }
+
+    @Test("an empty file means defaults; mistakes are reported with the key at fault")
+    func errors() throws {
+        let defaults = try ConfigurationFile.parse("")
+        #expect(defaults == GatewayConfiguration())
+        let cases: [(String, String)] = [
+            ("server:\n  listn: 1.2.3.4:80\n", "server.listn"),
+            ("server:\n  listen: nowhere\n", "HOST:PORT"),
+            ("resources:\n  accountId: '12'\n", "12 digits"),
+            ("agents:\n  - name: a\n    endpoint: http://x\n  - name: a\n    endpoint: http://y\n", "declared twice"),
+            ("agents:\n  - name: a\n    endpoint: ftp://x\n", "agents[a].endpoint"),
+            ("agents:\n  - name: a\n", "endpoint"),
+            ("agents:\n  - name: a\n    endpoint: http://x\n    requestHeaderAllowlist: [Host]\n", "reserved"),
+            ("logging:\n  level: loud\n", "logging.level"),
+            ("store:\n  url: postgres://db\n", "unsupported store"),
+            ("limits:\n  maxPayloadBytes: many\n", "limits.maxPayloadBytes"),
+        ]
+        for (text, expected) in cases {
+            do {
+                _ = try ConfigurationFile.parse(text, source: "test.yaml")
+                Issue.record("accepted: \(text)")
+            } catch let error as ConfigurationError {
+                #expect(error.description.contains(expected), "\(error.description)")
+                #expect(error.description.hasPrefix("test.yaml: "))
+            }
+        }
+    }
+
+    @Test("declared agents are created, versioned when changed, and removed when no longer declared")
+    func reconciliation() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.cleanUp() }
+        func agent(_ name: String, _ url: String) -> DeclaredAgent {
+            DeclaredAgent(name: name, configuration: AgentRuntimeConfiguration(artifact: .endpoint(url: url), roleArn: DeclaredAgent.roleArn))
+        }
+        func start(_ agents: [DeclaredAgent]) async throws -> Gateway {
+            try await Gateway(configuration: GatewayConfiguration(store: StoreConfiguration(dataDirectory: directory.path), agents: agents), logger: testLogger)
+        }
+        let first = try await start([agent("keep", "http://127.0.0.1:1"), agent("drop", "http://127.0.0.1:2")])
+        let keep = try #require(try await first.registry.runtime(named: "keep"))
+        #expect(keep.latestVersion == 1)
+        #expect(keep.owner == .configuration)
+        try await first.upstream.shutdown()
+
+        let same = try await start([agent("keep", "http://127.0.0.1:1"), agent("drop", "http://127.0.0.1:2")])
+        #expect(try await same.registry.runtime(named: "keep")?.latestVersion == 1, "an unchanged declaration makes no version")
+        try await same.upstream.shutdown()
+
+        let second = try await start([agent("keep", "http://127.0.0.1:3"), agent("new", "http://127.0.0.1:4")])
+        let kept = try #require(try await second.registry.runtime(named: "keep"))
+        #expect(kept.id == keep.id)
+        #expect(kept.latestVersion == 2)
+        #expect(try await second.registry.version(of: kept, nil).configuration.artifact == .endpoint(url: "http://127.0.0.1:3"))
+        #expect(try await second.registry.runtime(named: "drop") == nil)
+        #expect(try await second.registry.runtime(named: "new") != nil)
+        _ = try await second.registry.create(
+            name: "manual", configuration: agent("manual", "http://127.0.0.1:5").configuration, tags: [:], owner: .api
+        )
+        try await second.upstream.shutdown()
+
+        await #expect(throws: ConfigurationError.self) {
+            _ = try await start([agent("manual", "http://127.0.0.1:6")])
+        }
+        let third = try await start([])
+        #expect(try await third.registry.runtime(named: "manual") != nil, "API-created agents are never removed by the file")
+        #expect(try await third.registry.runtime(named: "keep") == nil)
+        try await third.upstream.shutdown()
+    }
+
+    @Test("with TLS files the gateway serves HTTPS")
+    func https() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.cleanUp() }
+        let certificate = directory.path + "/cert.pem"
+        let key = directory.path + "/key.pem"
+        let openssl = Process()
+        openssl.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        openssl.arguments = [
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", certificate, "-days", "1",
+            "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+        ]
+        openssl.standardError = FileHandle.nullDevice
+        try openssl.run()
+        openssl.waitUntilExit()
+        try #require(openssl.terminationStatus == 0, "openssl must be installed")
+
+        try await withTestAgent({ $0.addRecordingInvocations($1) }) { agentURL, recorder in
+            try await TestGateway.run(configure: { $0.server.tls = TLSFiles(certificateChain: certificate, privateKey: key) }) { gateway in
+                let arn = try await gateway.registerAgent(name: "secure", url: agentURL)
+                var tls = TLSConfiguration.makeClientConfiguration()
+                tls.trustRoots = .file(certificate)
+                let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: HTTPClient.Configuration(tlsConfiguration: tls))
+                defer { _ = client.shutdown() }
+                var request = HTTPClientRequest(url: "https://127.0.0.1:\(gateway.port)/runtimes/\(PercentEncoding.encodeSegment(arn))/invocations")
+                request.method = .POST
+                request.headers.add(name: "Authorization", value: "Bearer \(gateway.invokeKey)")
+                request.body = .bytes(ByteBuffer(string: "{}"))
+                let response = try await client.execute(request, timeout: .seconds(30))
+                #expect(response.status == .ok)
+                _ = try await response.body.collect(upTo: 1 << 16)
+                #expect(recorder.requests.first?.headers[.init("X-Forwarded-Proto")!] == "https")
+                try await client.shutdown()
+
+                let plain = try? await HTTPClient.shared.execute(HTTPClientRequest(url: "http://127.0.0.1:\(gateway.port)/ping"), timeout: .seconds(5))
+                #expect(plain?.status != .ok, "plain HTTP is not served on a TLS listener")
+            }
+        }
+    }
+}
