@@ -1,0 +1,115 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import Testing
+
+@Suite("The portcullis command line")
+struct CLITests {
+    static let binary = ExternalProcess.portcullisBinary
+
+    @Test("--help works on every command", .enabled(if: binary != nil, "build the portcullis product first (swift build --build-tests)"))
+    func help() throws {
+        let binary = try #require(Self.binary)
+        for command in [[], ["serve"], ["dev"], ["apikey"], ["apikey", "create"], ["apikey", "list"], ["apikey", "revoke"], ["echo-agent"]] {
+            let result = try ExternalProcess.run(binary, command + ["--help"])
+            #expect(result.status == 0, "\(command)")
+            #expect(result.output.contains("USAGE:"), "\(command)")
+        }
+    }
+
+    @Test("apikey create, list and revoke against a data directory", .enabled(if: binary != nil, "build the portcullis product first"))
+    func apiKeys() throws {
+        let binary = try #require(Self.binary)
+        let directory = try TemporaryDirectory()
+        defer { directory.cleanUp() }
+        let created = try ExternalProcess.run(binary, ["apikey", "create", "--data", directory.path, "--name", "ci", "--agent", "echo", "--expires-in", "30d", "--json"])
+        #expect(created.status == 0, "\(created.error)")
+        let key = try TestGateway.json(created.output)
+        let id = try #require(key["id"] as? String)
+        #expect((key["apiKey"] as? String)?.hasPrefix("pcs_\(id)_") == true)
+        #expect(key["agents"] as? [String] == ["echo"])
+        #expect(key["expiresAt"] as? String != nil)
+
+        let listed = try ExternalProcess.run(binary, ["apikey", "list", "--data", directory.path, "--json"])
+        let entries = try #require(try JSONSerialization.jsonObject(with: Data(listed.output.utf8)) as? [[String: Any]])
+        #expect(entries.count == 1)
+        #expect(entries.first?["status"] as? String == "active")
+        #expect(!listed.output.contains(key["apiKey"] as! String), "a listing never shows the secret")
+
+        let table = try ExternalProcess.run(binary, ["apikey", "list", "--data", directory.path])
+        #expect(table.output.contains(id))
+        #expect(try ExternalProcess.run(binary, ["apikey", "revoke", "--data", directory.path, id]).status == 0)
+        let after = try ExternalProcess.run(binary, ["apikey", "list", "--data", directory.path, "--json"])
+        #expect(after.output.contains("\"revoked\""))
+        #expect(try ExternalProcess.run(binary, ["apikey", "revoke", "--data", directory.path, "zzzzzzzzzzzz"]).status != 0)
+        let invalid = try ExternalProcess.run(binary, ["apikey", "create", "--data", directory.path, "--name", "x", "--agent", "bad-name"])
+        #expect(invalid.status != 0)
+        #expect(invalid.error.contains("bad-name"))
+    }
+
+    @Test("serve refuses a broken configuration with the key at fault", .enabled(if: binary != nil, "build the portcullis product first"))
+    func serveRejectsBadConfiguration() throws {
+        let binary = try #require(Self.binary)
+        let directory = try TemporaryDirectory()
+        defer { directory.cleanUp() }
+        let file = directory.path + "/portcullis.yaml"
+        try "server:\n  listen: 127.0.0.1:0\n  colour: blue\n".write(toFile: file, atomically: true, encoding: .utf8)
+        let result = try ExternalProcess.run(binary, ["serve", "--config", file])
+        #expect(result.status != 0)
+        #expect(result.error.contains("server.colour"))
+    }
+
+    @Test("dev writes dev.json and prints a curl that invokes the echo agent", .enabled(if: binary != nil, "build the portcullis product first"))
+    func dev() async throws {
+        let binary = try #require(Self.binary)
+        let directory = try TemporaryDirectory()
+        defer { directory.cleanUp() }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = ["dev", "--listen", "127.0.0.1:0", "--data", directory.path + "/state", "--log-level", "warning"]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        defer {
+            if process.isRunning {
+                process.terminate()
+                process.waitUntilExit()
+            }
+        }
+        let stateFile = directory.path + "/state/dev.json"
+        let deadline = ContinuousClock.now + .seconds(60)
+        while !FileManager.default.fileExists(atPath: stateFile), ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let state = try TestGateway.json(try String(contentsOfFile: stateFile, encoding: .utf8))
+        let endpoint = try #require(state["endpoint"] as? String)
+        let arn = try #require(state["agentRuntimeArn"] as? String)
+        #expect(arn.hasPrefix("arn:aws:bedrock-agentcore:us-east-1:123456789012:runtime/echo-"))
+        #expect((state["agents"] as? [String: String])?["echo"] == arn)
+        #expect((state["apiKey"] as? String)?.hasPrefix("pcs_") == true)
+        let permissions = try FileManager.default.attributesOfItem(atPath: stateFile)[.posixPermissions] as? Int
+        #expect(permissions == 0o600, "dev.json holds a key")
+
+        // Read the banner up to the curl command and run it exactly as printed.
+        var banner = ""
+        while !banner.contains("-d '{\"prompt\": \"hello\"}'") {
+            let chunk = output.fileHandleForReading.availableData
+            guard !chunk.isEmpty else { break }
+            banner += String(decoding: chunk, as: UTF8.self)
+        }
+        let lines = banner.components(separatedBy: "\n")
+        let start = try #require(lines.firstIndex { $0.trimmingCharacters(in: .whitespaces).hasPrefix("curl ") })
+        let command = lines[start...].prefix { !$0.isEmpty }.joined(separator: "\n")
+        #expect(command.contains(endpoint))
+        let invoked = try ExternalProcess.run("/bin/sh", ["-c", command])
+        #expect(invoked.status == 0)
+        let reply = try TestGateway.json(invoked.output)
+        #expect((reply["echo"] as? [String: String])?["prompt"] == "hello")
+
+        process.terminate()
+        process.waitUntilExit()
+        #expect(process.terminationReason == .exit, "SIGTERM shuts the gateway down gracefully")
+    }
+}

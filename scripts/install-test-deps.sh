@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs what the test suite needs on a fresh Debian 12 machine with Swift, and nothing that is already there:
+# Debian packages (SQLite headers, openssl for the HTTPS test, curl for the dev-mode test) and a Python virtual
+# environment in .venv with the real AWS clients from Tests/interop/requirements.txt.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(libsqlite3-dev openssl curl ca-certificates)
+missing=()
+for package in "${packages[@]}"; do
+  dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "installing Debian packages: ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+requirements=Tests/interop/requirements.txt
+stamp=.venv/.requirements.sha256
+wanted=$(sha256sum "$requirements" | cut -d' ' -f1)
+if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
+  echo "preparing .venv from $requirements"
+  python3 -m venv .venv
+  .venv/bin/python -m pip install -q --disable-pip-version-check -r "$requirements"
+  echo "$wanted" > "$stamp"
+fi
