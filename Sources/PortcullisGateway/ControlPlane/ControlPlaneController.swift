@@ -91,13 +91,11 @@ struct ControlPlaneController: Sendable {
         let limit = try PageToken.pageSize(query["maxResults"].map(String.init))
         let after = try PageToken.decode(query["nextToken"].map(String.init))
         let page = try await registry.list(after: after, limit: limit + 1)
-        var members: [String: JSONValue] = [
-            "agentRuntimes": .array(page.prefix(limit).map { AgentRuntimeShapes.summary($0.0, $0.1, names: names) })
-        ]
-        if page.count > limit, let last = page.prefix(limit).last {
-            members["nextToken"] = .string(PageToken.encode(last.0.id))
-        }
-        return Self.json(.object(members))
+        return Self.json(
+            PageToken.page(page, limit: limit, member: "agentRuntimes", position: { $0.0.id }) {
+                AgentRuntimeShapes.summary($0.0, $0.1, names: names)
+            }
+        )
     }
 
     @Sendable func listVersions(_ request: Request, context: GatewayRequestContext) async throws -> Response {
@@ -110,13 +108,11 @@ struct ControlPlaneController: Sendable {
             return number
         }
         let page = try await registry.versions(of: runtime, before: before, limit: limit + 1)
-        var members: [String: JSONValue] = [
-            "agentRuntimes": .array(page.prefix(limit).map { AgentRuntimeShapes.summary(runtime, $0, names: names) })
-        ]
-        if page.count > limit, let last = page.prefix(limit).last {
-            members["nextToken"] = .string(PageToken.encode(String(last.version)))
-        }
-        return Self.json(.object(members))
+        return Self.json(
+            PageToken.page(page, limit: limit, member: "agentRuntimes", position: { String($0.version) }) {
+                AgentRuntimeShapes.summary(runtime, $0, names: names)
+            }
+        )
     }
 
     // MARK: - Endpoints
@@ -207,13 +203,11 @@ struct ControlPlaneController: Sendable {
         let limit = try PageToken.pageSize(query["maxResults"].map(String.init))
         let after = try PageToken.decode(query["nextToken"].map(String.init))
         let page = try await registry.endpoints(runtimeId: runtimeId, after: after, limit: limit + 1)
-        var members: [String: JSONValue] = [
-            "runtimeEndpoints": .array(page.prefix(limit).map { AgentRuntimeShapes.endpoint($0, names: names) })
-        ]
-        if page.count > limit, let last = page.prefix(limit).last {
-            members["nextToken"] = .string(PageToken.encode(last.name))
-        }
-        return Self.json(.object(members))
+        return Self.json(
+            PageToken.page(page, limit: limit, member: "runtimeEndpoints", position: \.name) {
+                AgentRuntimeShapes.endpoint($0, names: names)
+            }
+        )
     }
 
     // MARK: - Helpers

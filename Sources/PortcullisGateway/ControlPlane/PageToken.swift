@@ -31,5 +31,22 @@ enum PageToken {
         return value
     }
 
+    /// A list response: the first `limit` items under `member`, and a `nextToken` when one more item was fetched
+    /// (callers ask the store for `limit + 1`).
+    static func page<Item>(
+        _ items: [Item],
+        limit: Int,
+        member: String,
+        position: (Item) -> String,
+        shape: (Item) -> JSONValue
+    ) -> JSONValue {
+        let shown = items.prefix(limit)
+        var members: [String: JSONValue] = [member: .array(shown.map(shape))]
+        if items.count > limit, let last = shown.last {
+            members["nextToken"] = .string(encode(position(last)))
+        }
+        return .object(members)
+    }
+
     private static var invalid: AgentCoreError { AgentCoreError.invalidField("nextToken", "The pagination token is not valid") }
 }
