@@ -205,6 +205,33 @@ struct StreamingTests {
         }
     }
 
+    @Test("an agent that answers before reading the body: the gateway hands the body over safely, every time")
+    func earlyAnswers() async throws {
+        try await withTestAgent({ router, _ in
+            router.post("/invocations") { _, _ in
+                Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: #"{"early":true}"#)))
+            }
+        }) { agentURL, _ in
+            try await TestGateway.run { gateway in
+                let arn = try await gateway.registerAgent(name: "early", url: agentURL)
+                for round in 0..<40 {
+                    var request = HTTPClientRequest(url: gateway.invocationURL(arn))
+                    request.method = .POST
+                    request.headers.add(name: "Authorization", value: "Bearer \(gateway.invokeKey)")
+                    switch round % 3 {
+                    case 0: request.body = .bytes(ByteBuffer(string: "{}"))
+                    case 1: request.body = .stream(PatternSequence(total: 2_000_000), length: .unknown)
+                    default: request.body = .stream(PatternSequence(total: 3_000_000), length: .known(3_000_000))
+                    }
+                    let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
+                    #expect(response.status == .ok, "round \(round)")
+                    #expect(String(buffer: try await response.body.collect(upTo: 1024)) == #"{"early":true}"#)
+                }
+                #expect(try await gateway.send(.GET, "\(gateway.baseURL)/ping", key: .some(nil)).status == 200)
+            }
+        }
+    }
+
     @Test("a client that disconnects while waiting for the agent cancels the upstream request")
     func disconnectCancelsUpstream() async throws {
         let agent = try await SilentAgent.start()

@@ -11,6 +11,9 @@ import PortcullisSessions
 
 /// The data plane over HTTP: InvokeAgentRuntime, GetAgentCard and StopRuntimeSession.
 struct InvocationController: Sendable {
+    /// Bodies with a `Content-Length` up to this size are read before forwarding; larger or chunked ones stream.
+    static let bufferedBodyLimit = 256 * 1024
+
     let gate: InvocationGate
     let sessions: SessionDirectory
     let upstream: UpstreamClient
@@ -139,14 +142,26 @@ struct InvocationController: Sendable {
                 maxValueBytes: limits.maxForwardedHeaderBytes
             )
         )
+        var handoff: RequestBodyHandoff?
         if method == .POST {
             let declaredLength = request.headers[.contentLength].flatMap { Int($0) }
-            upstreamRequest.body = .stream(
-                LimitedRequestBody(base: request.body, limit: limits.maxPayloadBytes),
-                length: declaredLength.map { .known(Int64($0)) } ?? .unknown
-            )
+            if let declaredLength, declaredLength <= Self.bufferedBodyLimit {
+                // Small bodies (most invocations) are read first and sent in one write: no second reader exists.
+                upstreamRequest.body = .bytes(try await request.body.collect(upTo: declaredLength))
+            } else {
+                let body = StreamedRequestBody(base: request.body, limit: limits.maxPayloadBytes, handoff: RequestBodyHandoff())
+                handoff = body.handoff
+                upstreamRequest.body = .stream(body, length: declaredLength.map { .known(Int64($0)) } ?? .unknown)
+            }
         }
-        let response = try await upstream.send(upstreamRequest, abandonWhenClosed: connections.connection(for: context.channel))
+        let response: HTTPClientResponse
+        do {
+            response = try await upstream.send(upstreamRequest, abandonWhenClosed: connections.connection(for: context.channel))
+        } catch {
+            await handoff?.waitUntilReleased()
+            throw error
+        }
+        await handoff?.waitUntilReleased()
         logger.debug(
             "agent answered",
             metadata: [
