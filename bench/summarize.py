@@ -19,8 +19,8 @@ def parse(path):
     text = open(path).read()
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
     requests = int(re.search(r"(\d+) requests in", text).group(1))
-    p50 = to_ms(re.search(r"50%\s+(\S+)", text).group(1))
-    p99 = to_ms(re.search(r"99%\s+(\S+)", text).group(1))
+    p50 = to_ms(re.search(r"^\s+50%\s+(\S+)", text, re.M).group(1))
+    p99 = to_ms(re.search(r"^\s+99%\s+(\S+)", text, re.M).group(1))
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
     ticks = int(re.search(r"cpu_ticks (\d+)", text).group(1))
     return {"rps": rps, "p50": p50, "p99": p99, "errors": int(errors.group(1)) if errors else 0,

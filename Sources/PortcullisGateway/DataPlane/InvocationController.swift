@@ -11,7 +11,8 @@ import PortcullisSessions
 
 /// The data plane over HTTP: InvokeAgentRuntime, GetAgentCard and StopRuntimeSession.
 struct InvocationController: Sendable {
-    /// Bodies with a `Content-Length` up to this size are read before forwarding; larger or chunked ones stream.
+    /// Bodies with a `Content-Length` up to this size are read whole before forwarding (requests) or answering
+    /// (responses), so they travel in one write; larger or chunked ones stream.
     static let bufferedBodyLimit = 256 * 1024
 
     let gate: InvocationGate
@@ -182,6 +183,12 @@ struct InvocationController: Sendable {
             headers[.mcpSessionId] = lease.sessionId
         }
         let contentLength = response.headers.first(name: "content-length").flatMap { Int($0) }
+        let status = HTTPResponse.Status(code: Int(response.status.code))
+        if let contentLength, contentLength <= Self.bufferedBodyLimit {
+            // A small, complete answer goes out in one write (head, body and end together).
+            let buffer = try await response.body.collect(upTo: contentLength)
+            return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: buffer))
+        }
         let body = response.body
         let maxStreamDuration = maxStreamDuration
         let responseBody = ResponseBody(contentLength: contentLength) { writer in
@@ -194,7 +201,7 @@ struct InvocationController: Sendable {
             try await writer.finish(nil)
             withExtendedLifetime(hold) {}
         }
-        return Response(status: HTTPResponse.Status(code: Int(response.status.code)), headers: headers, body: responseBody)
+        return Response(status: status, headers: headers, body: responseBody)
     }
 
     /// The session a request continues: the runtime session header, or for MCP runtimes the `Mcp-Session-Id`
