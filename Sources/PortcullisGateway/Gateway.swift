@@ -55,12 +55,7 @@ public struct Gateway: Sendable {
         )
         self.upstream = UpstreamClient(configuration: configuration.upstream)
         self.idempotency = IdempotencyGuard(store: store, clock: clock, logger: logger)
-        do {
-            try await DeclaredAgentReconciler(registry: registry, logger: logger).reconcile(configuration.agents)
-        } catch {
-            try? await upstream.shutdown()
-            throw error
-        }
+        try await DeclaredAgentReconciler(registry: registry, logger: logger).reconcile(configuration.agents)
     }
 
     /// The HTTP application, ready to run.
@@ -138,6 +133,7 @@ public struct Gateway: Sendable {
                 UpstreamClientService(client: upstream),
                 MaintenanceService(
                     sessions: sessions,
+                    upstream: upstream,
                     apiKeys: apiKeyAuthenticator,
                     idempotency: idempotency,
                     interval: .seconds(30),

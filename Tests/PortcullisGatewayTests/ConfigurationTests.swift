@@ -116,11 +116,11 @@ struct ConfigurationTests {
         let keep = try #require(try await first.registry.runtime(named: "keep"))
         #expect(keep.latestVersion == 1)
         #expect(keep.owner == .configuration)
-        try await first.upstream.shutdown()
+        first.upstream.shutdown()
 
         let same = try await start([agent("keep", "http://127.0.0.1:1"), agent("drop", "http://127.0.0.1:2")])
         #expect(try await same.registry.runtime(named: "keep")?.latestVersion == 1, "an unchanged declaration makes no version")
-        try await same.upstream.shutdown()
+        same.upstream.shutdown()
 
         let second = try await start([agent("keep", "http://127.0.0.1:3"), agent("new", "http://127.0.0.1:4")])
         let kept = try #require(try await second.registry.runtime(named: "keep"))
@@ -132,7 +132,7 @@ struct ConfigurationTests {
         _ = try await second.registry.create(
             name: "manual", configuration: agent("manual", "http://127.0.0.1:5").configuration, tags: [:], owner: .api
         )
-        try await second.upstream.shutdown()
+        second.upstream.shutdown()
 
         await #expect(throws: ConfigurationError.self) {
             _ = try await start([agent("manual", "http://127.0.0.1:6")])
@@ -140,7 +140,7 @@ struct ConfigurationTests {
         let third = try await start([])
         #expect(try await third.registry.runtime(named: "manual") != nil, "API-created agents are never removed by the file")
         #expect(try await third.registry.runtime(named: "keep") == nil)
-        try await third.upstream.shutdown()
+        third.upstream.shutdown()
     }
 
     @Test("with TLS files the gateway serves HTTPS")

@@ -255,6 +255,27 @@ struct StreamingTests {
     static let patternChunk = ByteBuffer(bytes: (0..<(1 << 20)).map { UInt8(truncatingIfNeeded: $0 % 251) })
 
     /// The first `size` bytes (at most 1 MiB) of the pattern.
+    @Test("a client that disconnects in the middle of a stream closes the agent connection")
+    func disconnectDuringStream() async throws {
+        let agent = try await SilentAgent.start(
+            reply: "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n9\r\ndata: 1\n\n\r\n"
+        )
+        defer { agent.stop() }
+        try await TestGateway.run { gateway in
+            let arn = try await gateway.registerAgent(name: "idle_stream", url: "http://127.0.0.1:\(agent.port)")
+            let path = "/runtimes/\(PercentEncoding.encodeSegment(arn))/invocations"
+            try await RawConnection.with(port: gateway.port) { connection in
+                try await connection.send(
+                    "POST \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(gateway.invokeKey)\r\nContent-Length: 2\r\n\r\n{}"
+                )
+                let received = try await connection.receive(until: { $0.contains("data: 1") })
+                #expect(received.contains("text/event-stream"))
+            }
+            // The agent stays silent; only the gateway noticing the client leaving can close its connection.
+            try await agent.waitForClose(within: .seconds(20))
+        }
+    }
+
     static func pattern(_ size: Int) -> ByteBuffer {
         patternChunk.getSlice(at: patternChunk.readerIndex, length: size)!
     }
@@ -295,11 +316,22 @@ struct PatternSequence: AsyncSequence, Sendable {
 final class SilentAgent: Sendable {
     private final class Handler: ChannelInboundHandler, Sendable {
         typealias InboundIn = ByteBuffer
+        typealias OutboundOut = ByteBuffer
         let events: Mutex<[String]>.Reference
+        let reply: String?
 
-        init(events: Mutex<[String]>.Reference) { self.events = events }
+        init(events: Mutex<[String]>.Reference, reply: String?) {
+            self.events = events
+            self.reply = reply
+        }
 
-        func channelRead(context: ChannelHandlerContext, data: NIOAny) { events.append("request") }
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            events.append("request")
+            if let reply, !events.contains("replied") {
+                events.append("replied")
+                context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: reply)), promise: nil)
+            }
+        }
         func channelInactive(context: ChannelHandlerContext) { events.append("closed") }
     }
 
@@ -313,11 +345,12 @@ final class SilentAgent: Sendable {
         self.events = events
     }
 
-    static func start() async throws -> SilentAgent {
+    /// - Parameter reply: raw bytes sent once after the first request bytes arrive (then silence).
+    static func start(reply: String? = nil) async throws -> SilentAgent {
         let events = Mutex<[String]>.Reference()
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(Handler(events: events)) }
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(Handler(events: events, reply: reply)) }
             }
             .bind(host: "127.0.0.1", port: 0).get()
         return SilentAgent(port: channel.localAddress?.port ?? 0, channel: channel, events: events)

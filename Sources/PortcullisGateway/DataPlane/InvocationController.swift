@@ -1,4 +1,3 @@
-import AsyncHTTPClient
 import Crypto
 import Foundation
 import HTTPTypes
@@ -129,9 +128,7 @@ struct InvocationController: Sendable {
             lifecycle: resolved.configuration.lifecycle
         )
         let hold = SessionHold(lease: lease, directory: sessions)
-        var upstreamRequest = HTTPClientRequest(url: resolved.upstream.url(path: path))
-        upstreamRequest.method = method
-        upstreamRequest.headers = try ForwardedHeaders.upstreamRequestHeaders(
+        let headers = try ForwardedHeaders.upstreamRequestHeaders(
             from: request.headers,
             allowlisted: resolved.allowlistedHeaders,
             context: ForwardedHeaders.Context(
@@ -143,65 +140,63 @@ struct InvocationController: Sendable {
                 maxValueBytes: limits.maxForwardedHeaderBytes
             )
         )
-        var handoff: RequestBodyHandoff?
+        var body = UpstreamClient.Body.none
         if method == .POST {
             let declaredLength = request.headers[.contentLength].flatMap { Int($0) }
             if let declaredLength, declaredLength <= Self.bufferedBodyLimit {
-                // Small bodies (most invocations) are read first and sent in one write: no second reader exists.
-                upstreamRequest.body = .bytes(try await request.body.collect(upTo: declaredLength))
+                // Small bodies (most invocations) are read first and sent with the head in one write.
+                body = .bytes(try await request.body.collect(upTo: declaredLength))
             } else {
-                let body = StreamedRequestBody(base: request.body, limit: limits.maxPayloadBytes, handoff: RequestBodyHandoff())
-                handoff = body.handoff
-                upstreamRequest.body = .stream(body, length: declaredLength.map { .known(Int64($0)) } ?? .unknown)
+                body = .stream(LimitedRequestBody(base: request.body, limit: limits.maxPayloadBytes), length: declaredLength)
             }
         }
-        let response: HTTPClientResponse
-        do {
-            response = try await upstream.send(upstreamRequest, abandonWhenClosed: connections.connection(for: context.channel))
-        } catch {
-            await handoff?.waitUntilReleased()
-            throw error
-        }
-        await handoff?.waitUntilReleased()
+        let response = try await upstream.send(
+            method: method,
+            path: path,
+            to: resolved.upstream,
+            headers: headers,
+            body: body,
+            on: context.channel.eventLoop,
+            abandonWhenClosed: connections.connection(for: context.channel)
+        )
         logger.debug(
             "agent answered",
             metadata: [
-                "agent": "\(resolved.runtime.name)", "status": "\(response.status.code)", "request_id": "\(context.requestId)",
+                "agent": "\(resolved.runtime.name)", "status": "\(response.head.status.code)", "request_id": "\(context.requestId)",
                 "session_id": "\(lease.sessionId)",
             ]
         )
-        guard (200..<300).contains(response.status.code) || passNonSuccess else {
+        guard (200..<300).contains(response.head.status.code) || passNonSuccess else {
             throw await Self.agentError(response, path: path)
         }
-        var headers = ForwardedHeaders.clientResponseHeaders(
-            from: response.headers,
+        var responseHeaders = ForwardedHeaders.clientResponseHeaders(
+            from: response.head.headers,
             sessionId: lease.sessionId,
             requestId: context.requestId
         )
-        if serverProtocol == .mcp, headers[.mcpSessionId] == nil {
+        if serverProtocol == .mcp, responseHeaders[.mcpSessionId] == nil {
             // The platform issues the MCP session id when the server does not, and maps it back to this session.
-            headers[.mcpSessionId] = lease.sessionId
+            responseHeaders[.mcpSessionId] = lease.sessionId
         }
-        let contentLength = response.headers.first(name: "content-length").flatMap { Int($0) }
-        let status = HTTPResponse.Status(code: Int(response.status.code))
+        let contentLength = response.head.headers.first(name: "content-length").flatMap { Int($0) }
+        let status = HTTPResponse.Status(code: Int(response.head.status.code))
         if let contentLength, contentLength <= Self.bufferedBodyLimit {
             // A small, complete answer goes out in one write (head, body and end together).
             let buffer = try await response.body.collect(upTo: contentLength)
-            return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: buffer))
+            return Response(status: status, headers: responseHeaders, body: ResponseBody(byteBuffer: buffer))
         }
-        let body = response.body
         let maxStreamDuration = maxStreamDuration
         let responseBody = ResponseBody(contentLength: contentLength) { writer in
             let deadline = ContinuousClock.now + maxStreamDuration
-            var iterator = body.makeAsyncIterator()
+            var iterator = response.body.makeAsyncIterator()
             while let chunk = try await iterator.next() {
                 guard ContinuousClock.now < deadline else { throw AgentCoreError(.runtimeClientError, "The stream exceeded its time limit") }
                 try await writer.write(chunk)
             }
             try await writer.finish(nil)
-            withExtendedLifetime(hold) {}
+            withExtendedLifetime((hold, response)) {}
         }
-        return Response(status: status, headers: headers, body: responseBody)
+        return Response(status: status, headers: responseHeaders, body: responseBody)
     }
 
     /// The session a request continues: the runtime session header, or for MCP runtimes the `Mcp-Session-Id`
@@ -215,7 +210,7 @@ struct InvocationController: Sendable {
     }
 
     /// A non-2xx answer from an HTTP agent, as `RuntimeClientError` with its status and the start of its body.
-    static func agentError(_ response: HTTPClientResponse, path: String) async -> AgentCoreError {
+    static func agentError(_ response: UpstreamResponse, path: String) async -> AgentCoreError {
         var collected = ByteBuffer()
         do {
             for try await chunk in response.body {
@@ -228,7 +223,7 @@ struct InvocationController: Sendable {
         let text = String(decoding: collected.readableBytesView.prefix(1024), as: UTF8.self)
         let snippet = String(String.UnicodeScalarView(text.unicodeScalars.filter { $0.value >= 0x20 || $0 == "\t" }))
         let suffix = snippet.isEmpty ? "" : ": \(snippet)"
-        return AgentCoreError(.runtimeClientError, "Received error (\(response.status.code)) from the agent runtime\(suffix)")
+        return AgentCoreError(.runtimeClientError, "Received error (\(response.head.status.code)) from the agent runtime\(suffix)")
     }
 }
 

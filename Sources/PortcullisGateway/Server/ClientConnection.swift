@@ -6,11 +6,11 @@ import Synchronization
 /// upstream call can be abandoned the moment its caller leaves) and the outcome of a WebSocket upgrade attempt.
 final class ClientConnection: Sendable {
     private enum CloseState {
-        case open(waiters: [Int: CheckedContinuation<Void, Never>], nextWaiter: Int)
+        case open(callbacks: [Int: @Sendable () -> Void], next: Int)
         case closed
     }
 
-    private let closeState = Mutex<CloseState>(.open(waiters: [:], nextWaiter: 0))
+    private let closeState = Mutex<CloseState>(.open(callbacks: [:], next: 0))
     private let upgrade = Mutex<UpgradeOutcome?>(nil)
 
     /// The outcome of the WebSocket admission run while negotiating an upgrade, handed from the upgrader to the
@@ -25,45 +25,35 @@ final class ClientConnection: Sendable {
         closeState.withLock { if case .closed = $0 { return true } else { return false } }
     }
 
-    /// Marks the connection closed and wakes everyone waiting for that.
+    /// Marks the connection closed and runs everything registered with ``onClose(_:)``.
     func markClosed() {
-        let waiters = closeState.withLock { state -> [CheckedContinuation<Void, Never>] in
-            guard case .open(let waiters, _) = state else { return [] }
+        let callbacks = closeState.withLock { state -> [@Sendable () -> Void] in
+            guard case .open(let callbacks, _) = state else { return [] }
             state = .closed
-            return Array(waiters.values)
+            return Array(callbacks.values)
         }
-        for waiter in waiters { waiter.resume() }
+        for callback in callbacks { callback() }
         if case .accepted(let plan) = takeUpgradeOutcome() {
             plan.abandon()
         }
     }
 
-    /// Returns when the connection closes, or when the calling task is cancelled, whichever comes first.
-    func waitUntilClosed() async {
-        let id = closeState.withLock { state -> Int? in
-            guard case .open(let waiters, let next) = state else { return nil }
-            state = .open(waiters: waiters, nextWaiter: next + 1)
+    /// Runs `callback` when the connection closes. Returns a registration to pass to ``cancelOnClose(_:)``, or
+    /// `nil` — without calling `callback` — when the connection is already closed.
+    func onClose(_ callback: @escaping @Sendable () -> Void) -> Int? {
+        closeState.withLock { state -> Int? in
+            guard case .open(var callbacks, let next) = state else { return nil }
+            callbacks[next] = callback
+            state = .open(callbacks: callbacks, next: next + 1)
             return next
         }
-        guard let id else { return }
-        await withTaskCancellationHandler {
-            await withCheckedContinuation { continuation in
-                let resumeNow = closeState.withLock { state -> Bool in
-                    guard case .open(var waiters, let next) = state else { return true }
-                    waiters[id] = continuation
-                    state = .open(waiters: waiters, nextWaiter: next)
-                    return false
-                }
-                if resumeNow { continuation.resume() }
-            }
-        } onCancel: {
-            let waiter = closeState.withLock { state -> CheckedContinuation<Void, Never>? in
-                guard case .open(var waiters, let next) = state else { return nil }
-                let waiter = waiters.removeValue(forKey: id)
-                state = .open(waiters: waiters, nextWaiter: next)
-                return waiter
-            }
-            waiter?.resume()
+    }
+
+    func cancelOnClose(_ registration: Int) {
+        closeState.withLock { state in
+            guard case .open(var callbacks, let next) = state else { return }
+            callbacks.removeValue(forKey: registration)
+            state = .open(callbacks: callbacks, next: next)
         }
     }
 

@@ -6,6 +6,7 @@ import ServiceLifecycle
 /// Periodic housekeeping: expired sessions, API-key last-use times, stale idempotency records.
 struct MaintenanceService: Service {
     let sessions: SessionDirectory
+    let upstream: UpstreamClient
     let apiKeys: APIKeyAuthenticator
     let idempotency: IdempotencyGuard
     let interval: Duration
@@ -24,6 +25,7 @@ struct MaintenanceService: Service {
                 logger.debug("expired runtime sessions", metadata: ["count": "\(expired)"])
             }
             await apiKeys.flushUsage()
+            upstream.pool.closeIdle()
             rounds += 1
             if rounds % 120 == 0 {
                 await idempotency.purge()
@@ -39,6 +41,6 @@ struct UpstreamClientService: Service {
 
     func run() async throws {
         try? await gracefulShutdown()
-        try await client.shutdown()
+        client.shutdown()
     }
 }
