@@ -220,10 +220,15 @@ struct InvocationController: Sendable {
         } catch {
             // What arrived before the failure is still worth showing.
         }
-        let text = String(decoding: collected.readableBytesView.prefix(1024), as: UTF8.self)
+        return agentError(status: response.head.status.code, bodyStart: collected)
+    }
+
+    /// `RuntimeClientError` naming the agent's status and quoting the start of its body.
+    static func agentError(status: UInt, bodyStart: ByteBuffer) -> AgentCoreError {
+        let text = String(decoding: bodyStart.readableBytesView.prefix(1024), as: UTF8.self)
         let snippet = String(String.UnicodeScalarView(text.unicodeScalars.filter { $0.value >= 0x20 || $0 == "\t" }))
         let suffix = snippet.isEmpty ? "" : ": \(snippet)"
-        return AgentCoreError(.runtimeClientError, "Received error (\(response.head.status.code)) from the agent runtime\(suffix)")
+        return AgentCoreError(.runtimeClientError, "Received error (\(status)) from the agent runtime\(suffix)")
     }
 }
 

@@ -19,6 +19,15 @@ extension AgentCoreError {
         return fields
     }
 
+    /// This error as a response head and body, for handlers that write response parts themselves.
+    func envelopeParts(requestId: String, closeConnection: Bool = false, status: Int? = nil) -> (head: HTTPResponse, body: ByteBuffer) {
+        let body = ByteBuffer(bytes: envelopeJSON())
+        var headers = envelopeHeaders(requestId: requestId)
+        headers[.contentLength] = String(body.readableBytes)
+        if closeConnection { headers[.connection] = "close" }
+        return (HTTPResponse(status: HTTPResponse.Status(code: status ?? code.httpStatus), headerFields: headers), body)
+    }
+
     /// This error as a complete HTTP response in the AgentCore envelope.
     func response(requestId: String) -> Response {
         let body = ByteBuffer(bytes: envelopeJSON())

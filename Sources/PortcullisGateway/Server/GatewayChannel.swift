@@ -125,13 +125,8 @@ public struct GatewayChannel: ServerChildChannel, HTTPChannelHandler {
                 await relay.run(client: asyncChannel, plan: plan)
             case .refusedUpgrade(let asyncChannel, let error):
                 try await asyncChannel.executeThenClose { _, outbound in
-                    let body = ByteBuffer(bytes: error.envelopeJSON())
-                    var headers = error.envelopeHeaders(requestId: RequestIdentifier.next())
-                    headers[.contentLength] = String(body.readableBytes)
-                    headers[.connection] = "close"
-                    try await outbound.write(.head(HTTPResponse(status: .init(code: error.code.httpStatus), headerFields: headers)))
-                    try await outbound.write(.body(body))
-                    try await outbound.write(.end(nil))
+                    let response = error.envelopeParts(requestId: RequestIdentifier.next(), closeConnection: true)
+                    try await outbound.write(contentsOf: [.head(response.head), .body(response.body), .end(nil)])
                 }
             }
         } catch {

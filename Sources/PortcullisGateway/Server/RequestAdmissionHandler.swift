@@ -54,13 +54,9 @@ final class RequestAdmissionHandler: ChannelInboundHandler, RemovableChannelHand
 
     private func refuse(context: ChannelHandlerContext, _ error: AgentCoreError, status: Int? = nil) {
         refusing = true
-        let body = ByteBuffer(bytes: error.envelopeJSON())
-        var headers = error.envelopeHeaders(requestId: RequestIdentifier.next())
-        headers[.contentLength] = String(body.readableBytes)
-        headers[.connection] = "close"
-        let head = HTTPResponse(status: HTTPResponse.Status(code: status ?? error.code.httpStatus), headerFields: headers)
-        context.write(wrapOutboundOut(.head(head)), promise: nil)
-        context.write(wrapOutboundOut(.body(body)), promise: nil)
+        let response = error.envelopeParts(requestId: RequestIdentifier.next(), closeConnection: true, status: status)
+        context.write(wrapOutboundOut(.head(response.head)), promise: nil)
+        context.write(wrapOutboundOut(.body(response.body)), promise: nil)
         context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in
             context.close(promise: nil)
         }

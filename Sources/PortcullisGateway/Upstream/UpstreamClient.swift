@@ -50,18 +50,13 @@ final class UpstreamClient: Sendable {
         on eventLoop: any EventLoop,
         abandonWhenClosed client: ClientConnection?
     ) async throws -> UpstreamResponse {
-        var head = HTTPRequestHead(version: .http1_1, method: method, uri: address.basePath + path, headers: headers)
-        head.headers.replaceOrAdd(name: "Host", value: address.hostHeader)
+        let bodyLength: Int?
         switch body {
-        case .none:
-            if method == .POST || method == .PUT { head.headers.replaceOrAdd(name: "Content-Length", value: "0") }
-        case .bytes(let buffer):
-            head.headers.replaceOrAdd(name: "Content-Length", value: String(buffer.readableBytes))
-        case .stream(_, let length?):
-            head.headers.replaceOrAdd(name: "Content-Length", value: String(length))
-        case .stream(_, nil):
-            head.headers.replaceOrAdd(name: "Transfer-Encoding", value: "chunked")
+        case .none: bodyLength = method == .POST || method == .PUT ? 0 : nil
+        case .bytes(let buffer): bodyLength = buffer.readableBytes
+        case .stream(_, let length): bodyLength = length ?? -1
         }
+        let head = Self.requestHead(method: method, path: path, address: address, headers: headers, bodyLength: bodyLength)
         var attempt = 0
         while true {
             attempt += 1
@@ -97,6 +92,19 @@ final class UpstreamClient: Sendable {
                 throw error
             }
         }
+    }
+
+    /// The head of a request to an agent: the path under the agent's base path, its `Host`, and the framing.
+    /// - Parameter bodyLength: the body's size; `nil` for no body header, `-1` for a chunked body.
+    static func requestHead(method: HTTPMethod, path: String, address: UpstreamAddress, headers: HTTPHeaders, bodyLength: Int?) -> HTTPRequestHead {
+        var head = HTTPRequestHead(version: .http1_1, method: method, uri: address.basePath + path, headers: headers)
+        head.headers.replaceOrAdd(name: "Host", value: address.hostHeader)
+        switch bodyLength {
+        case .none: break
+        case -1: head.headers.replaceOrAdd(name: "Transfer-Encoding", value: "chunked")
+        case let length?: head.headers.replaceOrAdd(name: "Content-Length", value: String(length))
+        }
+        return head
     }
 
     /// Streams the caller's body while waiting for the answer. The upload is owned here and awaited before the

@@ -50,8 +50,14 @@ final class UpstreamConnection: Sendable {
         try await channel.writeAndFlush(HTTPClientRequestPart.end(nil))
     }
 
-    /// Wires the handler to this connection and its pool; runs before any exchange (the loop runs tasks in order).
+    /// Wires the handler to this connection and its pool, before any exchange (at once on the loop, else as the next
+    /// task, which runs before any exchange scheduled later).
     func attach(onExchangeEnd: @escaping @Sendable (Bool) -> Void) {
+        if channel.eventLoop.inEventLoop {
+            handler.value.connection = self
+            handler.value.onExchangeEnd = onExchangeEnd
+            return
+        }
         channel.eventLoop.execute { [handler] in
             handler.value.connection = self
             handler.value.onExchangeEnd = onExchangeEnd

@@ -44,7 +44,7 @@ final class UpstreamConnectionHandler: ChannelDuplexHandler {
 
     /// Starts an exchange and returns its number (which the body's delegate quotes back).
     func begin(promise: EventLoopPromise<UpstreamResponse>) -> Int {
-        guard case .idle = state, let context else {
+        guard case .idle = state, let context, context.channel.isActive else {
             promise.fail(UpstreamError.closed(responseStarted: false))
             return -1
         }
@@ -52,6 +52,7 @@ final class UpstreamConnectionHandler: ChannelDuplexHandler {
         state = .awaitingHead(promise)
         responseStarted = false
         requestComplete = false
+        readPaused = false
         lastRead = .now()
         armTimeout(context: context)
         return exchange

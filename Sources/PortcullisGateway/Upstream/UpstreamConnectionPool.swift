@@ -44,10 +44,22 @@ final class UpstreamConnectionPool: Sendable {
     /// A connection to `address` on `eventLoop`: an idle one if there is one, else a new one.
     /// - Returns: the connection and whether it was reused.
     func acquire(_ address: UpstreamAddress, on eventLoop: any EventLoop) async throws -> (UpstreamConnection, reused: Bool) {
+        if let idle = takeIdle(address, on: eventLoop) { return (idle, true) }
+        do {
+            return (try await connect(address, on: eventLoop).get(), false)
+        } catch let error as UpstreamError {
+            throw error
+        } catch {
+            throw UpstreamError.unreachable
+        }
+    }
+
+    /// An idle connection to `address` on `eventLoop`, without waiting; `nil` when there is none.
+    func takeIdle(_ address: UpstreamAddress, on eventLoop: any EventLoop) -> UpstreamConnection? {
         let key = Key(host: address.host, port: address.port, isTLS: address.isTLS, eventLoop: ObjectIdentifier(eventLoop))
         let now = NIODeadline.now()
         var stale: [UpstreamConnection] = []
-        let reusable = idle.withLock { idle -> UpstreamConnection? in
+        let found = idle.withLock { idle -> UpstreamConnection? in
             while var list = idle[key], let last = list.popLast() {
                 idle[key] = list
                 if last.connection.isActive, now - last.since < Self.idleLifetime {
@@ -58,8 +70,12 @@ final class UpstreamConnectionPool: Sendable {
             return nil
         }
         for connection in stale { connection.close() }
-        if let reusable { return (reusable, true) }
-        return (try await connect(address, key: key, on: eventLoop), false)
+        return found
+    }
+
+    /// A new connection to `address` on `eventLoop`.
+    func connect(_ address: UpstreamAddress, on eventLoop: any EventLoop) -> EventLoopFuture<UpstreamConnection> {
+        connect(address, key: Key(host: address.host, port: address.port, isTLS: address.isTLS, eventLoop: ObjectIdentifier(eventLoop)), on: eventLoop)
     }
 
     /// Takes a connection back after an exchange, or closes it.
@@ -93,42 +109,38 @@ final class UpstreamConnectionPool: Sendable {
         for connection in expired { connection.close() }
     }
 
-    private func connect(_ address: UpstreamAddress, key: Key, on eventLoop: any EventLoop) async throws -> UpstreamConnection {
-        let handler = NIOLoopBoundBox.makeEmptyBox(valueType: UpstreamConnectionHandler.self, eventLoop: eventLoop)
+    private func connect(_ address: UpstreamAddress, key: Key, on eventLoop: any EventLoop) -> EventLoopFuture<UpstreamConnection> {
         let readTimeout = readTimeout
         let tlsContext = address.isTLS ? tlsContext : nil
-        if address.isTLS, tlsContext == nil { throw UpstreamError.unreachable }
-        let channel: any Channel
-        do {
-            channel = try await ClientBootstrap(group: eventLoop)
-                .connectTimeout(connectTimeout)
-                .channelOption(.socketOption(.tcp_nodelay), value: 1)
-                .channelInitializer { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        if let tlsContext {
-                            let hostname = address.host.first?.isNumber == true || address.host.contains(":") ? nil : address.host
-                            try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tlsContext, serverHostname: hostname))
-                        }
-                        try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                        let connectionHandler = UpstreamConnectionHandler(readTimeout: readTimeout)
-                        handler.value = connectionHandler
-                        try channel.pipeline.syncOperations.addHandler(connectionHandler)
+        if address.isTLS, tlsContext == nil { return eventLoop.makeFailedFuture(UpstreamError.unreachable) }
+        let handler = NIOLoopBoundBox.makeEmptyBox(valueType: UpstreamConnectionHandler.self, eventLoop: eventLoop)
+        return ClientBootstrap(group: eventLoop)
+            .connectTimeout(connectTimeout)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    if let tlsContext {
+                        let hostname = address.host.first?.isNumber == true || address.host.contains(":") ? nil : address.host
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tlsContext, serverHostname: hostname))
                     }
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                    let connectionHandler = UpstreamConnectionHandler(readTimeout: readTimeout)
+                    handler.value = connectionHandler
+                    try channel.pipeline.syncOperations.addHandler(connectionHandler)
                 }
-                .connect(host: address.host, port: address.port)
-                .get()
-        } catch ChannelError.connectTimeout {
-            throw UpstreamError.connectTimeout
-        } catch {
-            throw UpstreamError.unreachable
-        }
-        let connection = try await eventLoop.submit { () -> UpstreamConnection in
-            guard let connectionHandler = handler.value else { throw UpstreamError.unreachable }
-            return UpstreamConnection(channel: channel, key: key, handler: connectionHandler)
-        }.get()
-        connection.attach { [weak self] reusable in
-            self?.release(connection, reusable: reusable)
-        }
-        return connection
+            }
+            .connect(host: address.host, port: address.port)
+            .flatMapErrorThrowing { error in
+                if case ChannelError.connectTimeout = error { throw UpstreamError.connectTimeout }
+                throw UpstreamError.unreachable
+            }
+            .flatMapThrowing { channel -> UpstreamConnection in
+                guard let connectionHandler = handler.value else { throw UpstreamError.unreachable }
+                let connection = UpstreamConnection(channel: channel, key: key, handler: connectionHandler)
+                connection.attach { [weak self] reusable in
+                    self?.release(connection, reusable: reusable)
+                }
+                return connection
+            }
     }
 }

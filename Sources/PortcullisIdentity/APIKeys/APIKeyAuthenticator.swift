@@ -55,9 +55,13 @@ public final class APIKeyAuthenticator: InboundAuthenticator {
         if record.revokedAt != nil { throw AuthenticationError(.revoked) }
         if let expiresAt = record.expiresAt, expiresAt <= now { throw AuthenticationError(.expired) }
         usedSinceFlush.withLock { _ = $0.insert(id) }
-        return Principal(
+        return Self.principal(for: record)
+    }
+
+    private static func principal(for record: APIKeyRecord) -> Principal {
+        Principal(
             method: .apiKey,
-            id: "apikey:\(id)",
+            id: "apikey:\(record.id)",
             displayName: record.name,
             agentScope: record.agentScope,
             isAdministrator: record.isAdministrator
