@@ -51,7 +51,7 @@ public struct UpstreamConfiguration: Sendable, Equatable, Decodable {
     public var readTimeoutSeconds: Double
     /// Longest a streamed response may last (the contract's 60 minutes).
     public var maxStreamSeconds: Double
-    /// Pooled connections per agent endpoint.
+    /// Idle keep-alive connections kept per agent endpoint and event loop.
     public var maxConnectionsPerHost: Int
 
     public init(
