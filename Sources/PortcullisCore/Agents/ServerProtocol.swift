@@ -1,18 +1,9 @@
-/// The protocol an agent serves, with the container contract's default port and invocation path.
+/// The protocol an agent serves, with the container contract's invocation path.
 public enum ServerProtocol: String, Sendable, Codable, CaseIterable {
     case http = "HTTP"
     case mcp = "MCP"
     case a2a = "A2A"
     case agui = "AGUI"
-
-    /// The port the container contract assigns this protocol.
-    public var defaultPort: Int {
-        switch self {
-        case .http, .agui: 8080
-        case .mcp: 8000
-        case .a2a: 9000
-        }
-    }
 
     /// The path invocations are forwarded to.
     public var defaultPath: String {

@@ -34,12 +34,6 @@ struct UpstreamAddress: Sendable, Equatable {
         self.basePath = path
     }
 
-    /// `scheme://host:port<basePath><path>`.
-    func url(path: String) -> String {
-        let bracketedHost = host.contains(":") ? "[\(host)]" : host
-        return "\(isTLS ? "https" : "http")://\(bracketedHost):\(port)\(basePath)\(path)"
-    }
-
     /// The `Host` header value for requests to this address.
     var hostHeader: String {
         let bracketedHost = host.contains(":") ? "[\(host)]" : host

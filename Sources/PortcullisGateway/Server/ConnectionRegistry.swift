@@ -21,6 +21,4 @@ final class ConnectionRegistry: Sendable {
     func connection(for channel: any Channel) -> ClientConnection? {
         connections.withLock { $0[ObjectIdentifier(channel)] }
     }
-
-    var count: Int { connections.withLock { $0.count } }
 }
