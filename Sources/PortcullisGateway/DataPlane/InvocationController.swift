@@ -167,7 +167,7 @@ struct InvocationController: Sendable {
             ]
         )
         guard (200..<300).contains(response.head.status.code) || passNonSuccess else {
-            throw await Self.agentError(response, path: path)
+            throw await Self.agentError(response)
         }
         var responseHeaders = ForwardedHeaders.clientResponseHeaders(
             from: response.head.headers,
@@ -210,7 +210,7 @@ struct InvocationController: Sendable {
     }
 
     /// A non-2xx answer from an HTTP agent, as `RuntimeClientError` with its status and the start of its body.
-    static func agentError(_ response: UpstreamResponse, path: String) async -> AgentCoreError {
+    static func agentError(_ response: UpstreamResponse) async -> AgentCoreError {
         var collected = ByteBuffer()
         do {
             for try await chunk in response.body {
@@ -220,15 +220,10 @@ struct InvocationController: Sendable {
         } catch {
             // What arrived before the failure is still worth showing.
         }
-        return agentError(status: response.head.status.code, bodyStart: collected)
-    }
-
-    /// `RuntimeClientError` naming the agent's status and quoting the start of its body.
-    static func agentError(status: UInt, bodyStart: ByteBuffer) -> AgentCoreError {
-        let text = String(decoding: bodyStart.readableBytesView.prefix(1024), as: UTF8.self)
+        let text = String(decoding: collected.readableBytesView.prefix(1024), as: UTF8.self)
         let snippet = String(String.UnicodeScalarView(text.unicodeScalars.filter { $0.value >= 0x20 || $0 == "\t" }))
         let suffix = snippet.isEmpty ? "" : ": \(snippet)"
-        return AgentCoreError(.runtimeClientError, "Received error (\(status)) from the agent runtime\(suffix)")
+        return AgentCoreError(.runtimeClientError, "Received error (\(response.head.status.code)) from the agent runtime\(suffix)")
     }
 }
 

@@ -34,6 +34,11 @@ struct UpstreamAddress: Sendable, Equatable {
         self.basePath = path
     }
 
+    /// The name sent in TLS SNI and checked against the certificate; `nil` for IP addresses, which SNI cannot carry.
+    var tlsServerName: String? {
+        host.first?.isNumber == true || host.contains(":") ? nil : host
+    }
+
     /// The `Host` header value for requests to this address.
     var hostHeader: String {
         let bracketedHost = host.contains(":") ? "[\(host)]" : host

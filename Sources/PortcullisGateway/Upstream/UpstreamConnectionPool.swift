@@ -120,8 +120,7 @@ final class UpstreamConnectionPool: Sendable {
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     if let tlsContext {
-                        let hostname = address.host.first?.isNumber == true || address.host.contains(":") ? nil : address.host
-                        try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tlsContext, serverHostname: hostname))
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tlsContext, serverHostname: address.tlsServerName))
                     }
                     try channel.pipeline.syncOperations.addHTTPClientHandlers()
                     let connectionHandler = UpstreamConnectionHandler(readTimeout: readTimeout)

@@ -32,8 +32,7 @@ struct UpstreamWebSocketConnector: Sendable {
                 .connect(host: address.host, port: address.port) { channel in
                     channel.eventLoop.makeCompletedFuture {
                         if let sslContext {
-                            let hostname = address.host.first?.isNumber == true || address.host.contains(":") ? nil : address.host
-                            try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: sslContext, serverHostname: hostname))
+                            try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: sslContext, serverHostname: address.tlsServerName))
                         }
                         let upgrader = NIOTypedWebSocketClientUpgrader<Outcome>(
                             maxFrameSize: maxFrameBytes,
