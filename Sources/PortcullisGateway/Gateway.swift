@@ -23,6 +23,10 @@ public struct Gateway: Sendable {
     public let store: SQLiteStore
     public let apiKeys: APIKeyService
     let apiKeyAuthenticator: APIKeyAuthenticator
+    /// Trusted identity providers and their keys.
+    public let issuers: IssuerRegistry
+    let identityHTTP: IdentityHTTPClient
+    let jwtAuthenticator: JWTAuthenticator
     let registry: AgentRuntimeRegistry
     let resolver: RuntimeResolver
     let sessions: SessionDirectory
@@ -43,6 +47,9 @@ public struct Gateway: Sendable {
             logger: logger
         )
         self.apiKeys = APIKeyService(store: store, clock: clock, authenticator: apiKeyAuthenticator)
+        self.identityHTTP = IdentityHTTPClient.shared
+        self.issuers = IssuerRegistry(configuration: configuration.auth, http: identityHTTP, clock: clock, logger: logger)
+        self.jwtAuthenticator = JWTAuthenticator(registry: issuers, clock: clock, logger: logger)
         self.resolver = RuntimeResolver(store: store, names: configuration.resources, logger: logger)
         self.sessions = SessionDirectory(capacity: configuration.sessions.maxTrackedSessions, clock: clock)
         self.registry = AgentRuntimeRegistry(
@@ -51,11 +58,31 @@ public struct Gateway: Sendable {
             clock: clock,
             resolver: resolver,
             sessions: sessions,
+            issuers: issuers,
             logger: logger
         )
         self.upstream = UpstreamClient(configuration: configuration.upstream)
         self.idempotency = IdempotencyGuard(store: store, clock: clock, logger: logger)
         try await DeclaredAgentReconciler(registry: registry, logger: logger).reconcile(configuration.agents)
+        try await trustRuntimeIssuers()
+        await issuers.hydrate()
+    }
+
+    /// Registers the issuers that existing runtimes' authorizers name, so their keys are fetched at start-up.
+    private func trustRuntimeIssuers() async throws {
+        var after: String?
+        while true {
+            let page = try await registry.list(after: after, limit: 100)
+            for (runtime, version) in page {
+                do {
+                    try registry.trustAuthorizer(of: version.configuration)
+                } catch {
+                    logger.warning("a runtime's authorizer names an issuer that is not trusted", metadata: ["agent": "\(runtime.name)", "error": "\(error.message)"])
+                }
+            }
+            guard page.count == 100, let last = page.last else { return }
+            after = last.0.id
+        }
     }
 
     /// The HTTP application, ready to run.
@@ -65,12 +92,21 @@ public struct Gateway: Sendable {
     ) throws -> some ApplicationProtocol {
         let server = configuration.server
         let isTLS = server.tls != nil
-        let authenticators = AuthenticatorChain([apiKeyAuthenticator])
-        let gate = InvocationGate(authenticators: authenticators, resolver: resolver, names: configuration.resources, logger: logger)
+        let authenticators = AuthenticatorChain([apiKeyAuthenticator, jwtAuthenticator])
+        let baseURL = PublicBaseURL(configured: server.publicURL, isTLS: isTLS)
+        let gate = InvocationGate(
+            authenticators: authenticators,
+            authorizerCheck: JWTAuthorizerCheck(registry: issuers),
+            resolver: resolver,
+            names: configuration.resources,
+            baseURL: baseURL,
+            logger: logger
+        )
 
         let router = Router(context: GatewayRequestContext.self)
         router.middlewares.add(EnvelopeMiddleware())
         HealthController(store: store).register(on: router)
+        ProtectedResourceController(resolver: resolver, issuers: issuers, names: configuration.resources, baseURL: baseURL).register(on: router)
         InvocationController(
             gate: gate,
             sessions: sessions,
@@ -131,6 +167,7 @@ public struct Gateway: Sendable {
             configuration: ApplicationConfiguration(address: .hostname(server.listen.host, port: server.listen.port), serverName: nil),
             services: [
                 UpstreamClientService(client: upstream),
+                IssuerRefreshService(issuers: issuers, logger: logger),
                 MaintenanceService(
                     sessions: sessions,
                     upstream: upstream,

@@ -19,6 +19,7 @@ struct ConfigurationTests {
               idleTimeoutSeconds: 30
               maxHeaderBytes: 32768
               controlPlane: false
+              publicURL: https://agents.example.com/
               tls:
                 certificateChain: /etc/portcullis/cert.pem
                 privateKey: /etc/portcullis/key.pem
@@ -42,6 +43,35 @@ struct ConfigurationTests {
               maxTrackedSessions: 500
             auth:
               apiKeyCacheSeconds: 1
+              allowUnlistedIssuers: false
+              tokenCacheEntries: 500
+              sigV4ClockSkewSeconds: 120
+              browserSessionSeconds: 3600
+              issuers:
+                - name: corp-okta
+                  profile: okta
+                  discoveryUrl: https://acme.okta.com/oauth2/default/.well-known/openid-configuration
+                  audiences: [api://default]
+                  algorithms: [RS256]
+                  leewaySeconds: 30
+                  requiredTokenType: at+jwt
+                  administrators: {groups: [platform-admins]}
+                  signIn: {clientId: 0oa1web, clientSecretEnv: OKTA_SECRET, cliClientId: 0oa1cli}
+                  keySet: {refreshSeconds: 1800, unknownKeyRefetchSeconds: 20}
+                - name: entra
+                  profile: entra
+                  discoveryUrl: https://login.microsoftonline.com/common/v2.0/.well-known/openid-configuration
+                  tenants: [72f988bf-86f1-41af-91ab-2d7cd011db47]
+                  appId: 6e74172b-be56-4843-9ff4-e66a39bb12e3
+                - name: pool
+                  profile: cognito
+                  issuer: https://cognito-idp.us-east-1.amazonaws.com/us-east-1_example
+                  jwksUri: https://cognito-idp.us-east-1.amazonaws.com/us-east-1_example/.well-known/jwks.json
+                  clientIds: [1example23456789]
+                  acceptIdTokens: true
+                - name: keycloak
+                  discoveryUrl: https://sso.example.com/realms/main/.well-known/openid-configuration
+                  claims: {subject: preferred_username, groups: realm_roles, scopes: [scope], clientId: azp}
             logging:
               level: debug
             agents:
@@ -54,6 +84,16 @@ struct ConfigurationTests {
                 maxLifetime: 3600
                 environmentVariables: {MODE: prod}
                 tags: {team: support}
+              - name: secured
+                endpoint: http://127.0.0.1:9100
+                requestHeaderAllowlist: [Authorization]
+                customJWTAuthorizer:
+                  discoveryUrl: https://acme.okta.com/oauth2/default/.well-known/openid-configuration
+                  allowedClients: [0oa1web]
+                  customClaims:
+                    - inboundTokenClaimName: groups
+                      inboundTokenClaimValueType: STRING_ARRAY
+                      authorizingClaimMatchValue: {claimMatchOperator: CONTAINS, claimMatchValue: {matchValueString: support}}
             """
         )
         #expect(configuration.server.listen == ListenAddress(host: "0.0.0.0", port: 9443))
@@ -64,7 +104,21 @@ struct ConfigurationTests {
         #expect(configuration.limits.maxPayloadBytes == 5_000_000)
         #expect(configuration.upstream.readTimeoutSeconds == 60)
         #expect(configuration.sessions.maxTrackedSessions == 500)
+        #expect(configuration.server.publicURL == "https://agents.example.com")
         #expect(configuration.auth.apiKeyCacheSeconds == 1)
+        #expect(configuration.auth.allowUnlistedIssuers == false && configuration.auth.tokenCacheEntries == 500)
+        #expect(configuration.auth.issuers.map(\.name) == ["corp-okta", "entra", "pool", "keycloak"])
+        let okta = configuration.auth.issuers[0]
+        #expect(okta.profile == .okta && okta.algorithms == [.rs256] && okta.leewaySeconds == 30 && okta.requiredTokenType == "at+jwt")
+        #expect(okta.administrators?.groups == ["platform-admins"] && okta.signIn?.cliClientId == "0oa1cli")
+        #expect(okta.keySet.refreshSeconds == 1800 && okta.keySet.unknownKeyRefetchSeconds == 20)
+        #expect(configuration.auth.issuers[1].tenants == ["72f988bf-86f1-41af-91ab-2d7cd011db47"])
+        #expect(configuration.auth.issuers[2].acceptIdTokens && configuration.auth.issuers[2].clientIds == ["1example23456789"])
+        #expect(configuration.auth.issuers[3].claims.subject == "preferred_username")
+        let secured = try #require(configuration.agents.last?.configuration.customJWTAuthorizer)
+        #expect(secured.allowedClients == ["0oa1web"])
+        #expect(secured.customClaims == [CustomClaimRule(claimName: "groups", match: .contains("support"))])
+        #expect(configuration.agents.last?.configuration.requestHeaderAllowlist == ["Authorization"])
         #expect(configuration.logging.level == "debug")
         let agent = try #require(configuration.agents.first)
         #expect(agent.name == "support")
@@ -90,6 +144,13 @@ struct ConfigurationTests {
             ("logging:\n  level: loud\n", "logging.level"),
             ("store:\n  url: postgres://db\n", "unsupported store"),
             ("limits:\n  maxPayloadBytes: many\n", "limits.maxPayloadBytes"),
+            ("auth:\n  issuers:\n    - name: x\n      profile: okta\n", "set discoveryUrl, or issuer and jwksUri"),
+            ("auth:\n  issuers:\n    - name: x\n      discoveryUrl: http://idp.example.com/.well-known/openid-configuration\n", "must be an https URL"),
+            ("auth:\n  issuers:\n    - name: x\n      discoveryUrl: https://i/.well-known/openid-configuration\n      algorithms: [HS256]\n", "'HS256' is not supported"),
+            ("auth:\n  issuers:\n    - name: x\n      profile: entra\n      discoveryUrl: https://login.microsoftonline.com/common/v2.0/.well-known/openid-configuration\n", "multi-tenant Entra issuer needs the tenant ids"),
+            ("auth:\n  issuers:\n    - name: x\n      discoveryUrl: https://i/.well-known/openid-configuration\n      administrators: {groups: [a]}\n", "administrators needs audiences or clientIds"),
+            ("auth:\n  issuers:\n    - name: Bad Name\n      discoveryUrl: https://i/.well-known/openid-configuration\n", "lowercase letters"),
+            ("agents:\n  - name: a\n    endpoint: http://x\n    customJWTAuthorizer: {allowedClients: [x]}\n", "agents[a].customJWTAuthorizer.discoveryUrl"),
         ]
         for (text, expected) in cases {
             do {

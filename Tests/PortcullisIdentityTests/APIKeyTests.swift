@@ -61,7 +61,7 @@ struct APIKeyTests {
         #expect(try InboundCredential.extract(from: [.authorization: "AWS4-HMAC-SHA256 Credential=x"]) == .sigV4("AWS4-HMAC-SHA256 Credential=x"))
         let refused: [HTTPFields] = [[:], [.authorization: "Basic x"], [.authorization: "Bearer"], [.authorization: "Bearer \(key)", .xAPIKey: key], [.xAPIKey: " "]]
         for headers in refused {
-            #expect(throws: AgentCoreError.self) { try InboundCredential.extract(from: headers) }
+            #expect(throws: AuthenticationError.self) { try InboundCredential.extract(from: headers) }
         }
     }
 

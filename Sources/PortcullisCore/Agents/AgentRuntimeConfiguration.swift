@@ -47,4 +47,11 @@ public struct AgentRuntimeConfiguration: Sendable, Equatable, Codable {
     public var requiresJWTBearer: Bool {
         authorizerConfiguration?["customJWTAuthorizer"] != nil
     }
+
+    /// The runtime's JWT authorizer. `nil` with ``requiresJWTBearer`` set means the stored member no longer reads
+    /// as an authorizer, and then no token is accepted.
+    public var customJWTAuthorizer: CustomJWTAuthorizer? {
+        guard let member = authorizerConfiguration?["customJWTAuthorizer"] else { return nil }
+        return try? CustomJWTAuthorizer(json: member)
+    }
 }

@@ -13,7 +13,7 @@ public struct DeclaredAgent: Sendable, Equatable, Decodable {
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case name, endpoint, description, `protocol`, port, path, requestHeaderAllowlist, idleRuntimeSessionTimeout,
-            maxLifetime, environmentVariables, tags
+            maxLifetime, environmentVariables, tags, customJWTAuthorizer
     }
 
     /// The role ARN recorded for declared agents, which have no AWS role.
@@ -38,11 +38,15 @@ public struct DeclaredAgent: Sendable, Equatable, Decodable {
                 path: try container.decodeIfPresent(String.self, forKey: .path)
             )
             try AgentRuntimeRules.validateProtocol(protocolConfiguration, field: "agents[\(name)]")
+            let authorizer = try container.decodeIfPresent(JSONValue.self, forKey: .customJWTAuthorizer)
+            if let authorizer {
+                _ = try CustomJWTAuthorizer(json: authorizer, field: "agents[\(name)].customJWTAuthorizer")
+            }
             let allowlist = try container.value(.requestHeaderAllowlist, default: [String]())
             if !allowlist.isEmpty {
                 try AgentRuntimeRules.validateHeaderAllowlist(
                     allowlist,
-                    allowsAuthorization: false,
+                    allowsAuthorization: authorizer != nil,
                     field: "agents[\(name)].requestHeaderAllowlist"
                 )
             }
@@ -60,7 +64,8 @@ public struct DeclaredAgent: Sendable, Equatable, Decodable {
                 protocolConfiguration: protocolConfiguration,
                 lifecycle: lifecycle,
                 environmentVariables: environment,
-                requestHeaderAllowlist: allowlist
+                requestHeaderAllowlist: allowlist,
+                authorizerConfiguration: authorizer.map { .object(["customJWTAuthorizer": $0]) }
             )
         } catch let error as AgentCoreError {
             throw ConfigurationError(error.fields.first.map { "\($0.name): \($0.message)" } ?? error.message)

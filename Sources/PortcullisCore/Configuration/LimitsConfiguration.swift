@@ -103,28 +103,6 @@ public struct SessionLimitsConfiguration: Sendable, Equatable, Decodable {
     }
 }
 
-/// `auth`: inbound authentication settings.
-public struct AuthConfiguration: Sendable, Equatable, Decodable {
-    /// How long a verified API key is trusted before the store is asked again; bounds how late a revocation made
-    /// by another process (`portcullis apikey revoke`) takes effect. Revocations through this process apply at once.
-    public var apiKeyCacheSeconds: Double
-
-    public init(apiKeyCacheSeconds: Double = 5) {
-        self.apiKeyCacheSeconds = apiKeyCacheSeconds
-    }
-
-    enum CodingKeys: String, CodingKey, CaseIterable { case apiKeyCacheSeconds }
-
-    public init(from decoder: any Decoder) throws {
-        try decoder.rejectUnknownKeys(CodingKeys.self)
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        self.apiKeyCacheSeconds = try container.value(.apiKeyCacheSeconds, default: 5)
-        guard (0...300).contains(apiKeyCacheSeconds) else {
-            throw ConfigurationError("auth.apiKeyCacheSeconds must be between 0 and 300")
-        }
-    }
-}
-
 /// `logging`.
 public struct LoggingConfiguration: Sendable, Equatable, Decodable {
     /// trace, debug, info, notice, warning, error or critical.

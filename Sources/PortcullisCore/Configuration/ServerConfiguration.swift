@@ -1,3 +1,5 @@
+import Foundation
+
 /// `server`: the listener.
 public struct ServerConfiguration: Sendable, Equatable, Decodable {
     public var listen: ListenAddress
@@ -6,24 +8,29 @@ public struct ServerConfiguration: Sendable, Equatable, Decodable {
     public var idleTimeoutSeconds: Int
     /// Upper bound on all request header bytes together.
     public var maxHeaderBytes: Int
-    /// Whether this listener also serves the control-plane API (admin API keys only).
+    /// Whether this listener also serves the control-plane API (administrators only).
     public var controlPlane: Bool
+    /// The URL clients reach the gateway at (`https://agents.example.com`), for OAuth redirect URIs and protected
+    /// resource metadata. Without it, the request's scheme and `Host` are used.
+    public var publicURL: String?
 
     public init(
         listen: ListenAddress = ListenAddress(host: "127.0.0.1", port: 8080),
         tls: TLSFiles? = nil,
         idleTimeoutSeconds: Int = 75,
         maxHeaderBytes: Int = 64 * 1024,
-        controlPlane: Bool = true
+        controlPlane: Bool = true,
+        publicURL: String? = nil
     ) {
         self.listen = listen
         self.tls = tls
         self.idleTimeoutSeconds = idleTimeoutSeconds
         self.maxHeaderBytes = maxHeaderBytes
         self.controlPlane = controlPlane
+        self.publicURL = publicURL
     }
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case listen, tls, idleTimeoutSeconds, maxHeaderBytes, controlPlane }
+    enum CodingKeys: String, CodingKey, CaseIterable { case listen, tls, idleTimeoutSeconds, maxHeaderBytes, controlPlane, publicURL }
 
     public init(from decoder: any Decoder) throws {
         try decoder.rejectUnknownKeys(CodingKeys.self)
@@ -34,6 +41,17 @@ public struct ServerConfiguration: Sendable, Equatable, Decodable {
         self.idleTimeoutSeconds = try container.value(.idleTimeoutSeconds, default: defaults.idleTimeoutSeconds)
         self.maxHeaderBytes = try container.value(.maxHeaderBytes, default: defaults.maxHeaderBytes)
         self.controlPlane = try container.value(.controlPlane, default: defaults.controlPlane)
+        self.publicURL = try container.decodeIfPresent(String.self, forKey: .publicURL)
+        if let publicURL {
+            guard let components = URLComponents(string: publicURL), ["http", "https"].contains(components.scheme ?? ""),
+                components.host?.isEmpty == false, components.query == nil, components.fragment == nil
+            else {
+                throw ConfigurationError("server.publicURL must be an absolute http(s) URL without query, like https://agents.example.com")
+            }
+            var trimmed = publicURL
+            while trimmed.hasSuffix("/") { trimmed.removeLast() }
+            self.publicURL = trimmed
+        }
         guard idleTimeoutSeconds > 0, maxHeaderBytes >= 8 * 1024 else {
             throw ConfigurationError("server: idleTimeoutSeconds must be positive and maxHeaderBytes at least 8192")
         }

@@ -13,45 +13,70 @@ public struct Principal: Sendable, Equatable {
     public var id: String
     /// A human-readable name for logs and audit (an API key's name, a token's subject).
     public var displayName: String
+    /// The canonical issuer (`iss`) of a token; for Entra the v2 form, so v1 and v2 tokens of a user agree.
     public var issuer: String?
+    /// The configured name of the issuer that vouched for a token (`auth.issuers[].name`).
+    public var issuerName: String?
     public var subject: String?
     public var tenant: String?
     public var clientId: String?
     public var groups: [String]
+    /// The IdP had more groups than fit in the token (Entra's groups overage): `groups` is not the whole list, so
+    /// nothing may be concluded from a group's absence.
+    public var groupsIncomplete: Bool
     public var scopes: [String]
+    /// The token's audiences.
+    public var audiences: [String]
     /// The agents this credential may invoke.
     public var agentScope: AgentScope
     /// Whether this credential may use the control plane.
     public var isAdministrator: Bool
     /// Raw token claims, kept for policies.
     public var claims: [String: JSONValue]
+    /// The end user a trusted caller invokes on behalf of (`X-Amzn-Bedrock-AgentCore-Runtime-User-Id`).
+    public var actingForUser: String?
 
     public init(
         method: Method,
         id: String,
         displayName: String,
         issuer: String? = nil,
+        issuerName: String? = nil,
         subject: String? = nil,
         tenant: String? = nil,
         clientId: String? = nil,
         groups: [String] = [],
+        groupsIncomplete: Bool = false,
         scopes: [String] = [],
+        audiences: [String] = [],
         agentScope: AgentScope,
         isAdministrator: Bool = false,
-        claims: [String: JSONValue] = [:]
+        claims: [String: JSONValue] = [:],
+        actingForUser: String? = nil
     ) {
         self.method = method
         self.id = id
         self.displayName = displayName
         self.issuer = issuer
+        self.issuerName = issuerName
         self.subject = subject
         self.tenant = tenant
         self.clientId = clientId
         self.groups = groups
+        self.groupsIncomplete = groupsIncomplete
         self.scopes = scopes
+        self.audiences = audiences
         self.agentScope = agentScope
         self.isAdministrator = isAdministrator
         self.claims = claims
+        self.actingForUser = actingForUser
+    }
+
+    /// Who owns the sessions this principal starts: the principal itself, or the end user it acts for, so one
+    /// service acting for two users never shares a session between them.
+    public var sessionOwner: String {
+        guard let actingForUser else { return id }
+        return id + "#user:" + actingForUser
     }
 }
 

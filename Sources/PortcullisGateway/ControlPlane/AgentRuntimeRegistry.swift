@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import PortcullisCore
+import PortcullisIdentity
 import PortcullisSessions
 import PortcullisStore
 
@@ -16,6 +17,7 @@ struct AgentRuntimeRegistry: Sendable {
     let clock: any WallClock
     let resolver: RuntimeResolver
     let sessions: SessionDirectory
+    let issuers: IssuerRegistry
     let logger: Logger
 
     // MARK: - Runtimes
@@ -26,6 +28,7 @@ struct AgentRuntimeRegistry: Sendable {
         tags: [String: String],
         owner: AgentRuntimeOwner
     ) async throws(AgentCoreError) -> (AgentRuntime, AgentRuntimeVersion) {
+        try trustAuthorizer(of: configuration)
         let now = clock.now()
         let runtime = AgentRuntime(
             id: AgentRuntimeIdentifier.makeRuntimeId(name: name),
@@ -62,6 +65,7 @@ struct AgentRuntimeRegistry: Sendable {
     ) async throws(AgentCoreError) -> (AgentRuntime, AgentRuntimeVersion) {
         let runtime = try await runtime(id: runtimeId)
         try checkOwnership(runtime, caller: caller)
+        try trustAuthorizer(of: configuration)
         guard runtime.latestVersion < Self.maxVersions else {
             throw AgentCoreError(.serviceQuotaExceeded, "Agent runtime \(runtime.name) already has \(Self.maxVersions) versions")
         }
@@ -206,6 +210,21 @@ struct AgentRuntimeRegistry: Sendable {
     }
 
     // MARK: - Helpers
+
+    /// Makes sure the issuer a configuration's JWT authorizer names is trusted — a listed issuer, or one registered
+    /// for it when unlisted issuers are allowed — so a runtime never stores an authorizer no token could satisfy.
+    func trustAuthorizer(of configuration: AgentRuntimeConfiguration) throws(AgentCoreError) {
+        guard configuration.requiresJWTBearer else { return }
+        let field = "authorizerConfiguration.customJWTAuthorizer.discoveryUrl"
+        guard let authorizer = configuration.customJWTAuthorizer else {
+            throw AgentCoreError.invalidField("authorizerConfiguration.customJWTAuthorizer", "Member is not a valid authorizer")
+        }
+        do {
+            _ = try issuers.issuer(forDiscoveryURL: authorizer.discoveryURL)
+        } catch {
+            throw AgentCoreError.invalidField(field, error.description)
+        }
+    }
 
     private func checkOwnership(_ runtime: AgentRuntime, caller: AgentRuntimeOwner) throws(AgentCoreError) {
         guard runtime.owner == caller else {

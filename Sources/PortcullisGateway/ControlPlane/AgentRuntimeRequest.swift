@@ -122,20 +122,12 @@ struct AgentRuntimeRequest {
 
     private static func authorizer(_ fields: RequestFields) throws(AgentCoreError) -> JSONValue? {
         guard fields.isPresent("authorizerConfiguration") else { return nil }
-        let (_, jwt) = try fields.unionMember("authorizerConfiguration", of: ["customJWTAuthorizer"])
-        let discoveryUrl = try jwt.string("discoveryUrl", required: true)!
-        guard discoveryUrl.hasSuffix("/.well-known/openid-configuration"), URL(string: discoveryUrl)?.host != nil else {
-            throw AgentCoreError.invalidField(
-                "authorizerConfiguration.customJWTAuthorizer.discoveryUrl",
-                "Member must be a URL ending in /.well-known/openid-configuration"
-            )
+        _ = try fields.unionMember("authorizerConfiguration", of: ["customJWTAuthorizer"])
+        guard let raw = fields.raw("authorizerConfiguration"), let member = raw["customJWTAuthorizer"] else {
+            throw AgentCoreError.invalidField("authorizerConfiguration", "Member must set customJWTAuthorizer")
         }
-        for list in ["allowedAudience", "allowedClients", "allowedScopes"] {
-            if let values = try jwt.stringList(list), values.isEmpty {
-                throw AgentCoreError.invalidField("authorizerConfiguration.customJWTAuthorizer.\(list)", "Member must not be empty")
-            }
-        }
-        return fields.raw("authorizerConfiguration")
+        _ = try CustomJWTAuthorizer(json: member)
+        return raw
     }
 
     private static func isRoleARN(_ text: String) -> Bool {

@@ -213,12 +213,11 @@ struct ControlPlaneController: Sendable {
     // MARK: - Helpers
 
     private func requireAdministrator(_ request: Request) async throws(AgentCoreError) -> Principal {
-        let credential = try InboundCredential.extract(from: request.headers)
         let principal: Principal
-        do {
-            principal = try await authenticators.authenticate(credential)
+        do throws(AuthenticationError) {
+            principal = try await authenticators.authenticate(try InboundCredential.extract(from: request.headers))
         } catch {
-            logger.info("control-plane authentication failed", metadata: ["reason": "\(error.failure.rawValue)"])
+            logger.info("control-plane authentication failed", metadata: ["reason": "\(error.failure.rawValue)", "detail": "\(error.detail ?? "")"])
             throw error.error
         }
         guard principal.isAdministrator else {

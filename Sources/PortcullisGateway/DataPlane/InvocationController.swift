@@ -80,7 +80,7 @@ struct InvocationController: Sendable {
                 }
             }
         }
-        try sessions.stop(runtimeId: admitted.resolved.runtime.id, sessionId: sessionId, principalId: admitted.principal.id)
+        try sessions.stop(runtimeId: admitted.resolved.runtime.id, sessionId: sessionId, principalId: admitted.principal.sessionOwner)
         logger.info(
             "runtime session stopped",
             metadata: ["agent": "\(admitted.resolved.runtime.name)", "session_id": "\(sessionId)", "principal": "\(admitted.principal.id)"]
@@ -108,7 +108,7 @@ struct InvocationController: Sendable {
         guard let target = context.parameters.get("runtime", as: Substring.self) else {
             throw AgentCoreError.invalidField("agentRuntimeArn", "Member is required")
         }
-        return try await gate.admit(headers: request.headers, rawTarget: target, query: QueryParameters(request.uri.query))
+        return try await gate.admit(headers: request.headers, authority: request.head.authority, rawTarget: target, query: QueryParameters(request.uri.query))
     }
 
     private func forward(
@@ -124,7 +124,7 @@ struct InvocationController: Sendable {
         let lease = try sessions.begin(
             runtimeId: resolved.runtime.id,
             requestedSessionId: Self.requestedSessionId(request.headers, serverProtocol: serverProtocol),
-            principalId: admitted.principal.id,
+            principalId: admitted.principal.sessionOwner,
             lifecycle: resolved.configuration.lifecycle
         )
         let hold = SessionHold(lease: lease, directory: sessions)
@@ -205,7 +205,7 @@ struct InvocationController: Sendable {
         if let sessionId = headers[.runtimeSessionId] { return sessionId }
         guard serverProtocol == .mcp, let mcpSessionId = headers[.mcpSessionId] else { return nil }
         if RuntimeSessionId.isValid(mcpSessionId) { return mcpSessionId }
-        let digest = SHA256.hash(data: Array(mcpSessionId.utf8)).map { String($0, radix: 16).leftPadded(to: 2) }.joined()
+        let digest = Hex.encode(SHA256.hash(data: Array(mcpSessionId.utf8)))
         return "mcp-" + digest.prefix(40)
     }
 
@@ -224,11 +224,5 @@ struct InvocationController: Sendable {
         let snippet = String(String.UnicodeScalarView(text.unicodeScalars.filter { $0.value >= 0x20 || $0 == "\t" }))
         let suffix = snippet.isEmpty ? "" : ": \(snippet)"
         return AgentCoreError(.runtimeClientError, "Received error (\(response.head.status.code)) from the agent runtime\(suffix)")
-    }
-}
-
-extension String {
-    func leftPadded(to length: Int) -> String {
-        count >= length ? self : String(repeating: "0", count: length - count) + self
     }
 }

@@ -10,6 +10,9 @@ struct ResolvedRuntime: Sendable {
     var upstream: UpstreamAddress
     /// `requestHeaderAllowlist`, lowercased, for the per-request header filter.
     var allowlistedHeaders: Set<String>
+    /// The version's JWT authorizer, read once; `nil` on runtimes without one (and on one that cannot be read,
+    /// which ``AgentRuntimeConfiguration/requiresJWTBearer`` still marks, so every token is refused).
+    var authorizer: CustomJWTAuthorizer?
 
     var configuration: AgentRuntimeConfiguration { version.configuration }
 }

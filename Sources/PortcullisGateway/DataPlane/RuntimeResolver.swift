@@ -87,7 +87,8 @@ final class RuntimeResolver: Sendable {
                 version: version,
                 arn: names.runtimeARN(runtimeId: runtime.id),
                 upstream: upstream,
-                allowlistedHeaders: Set(version.configuration.requestHeaderAllowlist.map { $0.lowercased() })
+                allowlistedHeaders: Set(version.configuration.requestHeaderAllowlist.map { $0.lowercased() }),
+                authorizer: version.configuration.customJWTAuthorizer
             )
         } catch {
             logger.error("agent registry lookup failed", metadata: ["error": "\(error)"])

@@ -59,7 +59,13 @@ struct WebSocketGate: Sendable {
         if !hasHeaderCredential, let token = subprotocols.bearerToken {
             credential = APIKeyFormat.keyId(of: token) != nil ? .apiKey(token) : .bearerToken(token)
         }
-        let admitted = try await gate.admit(headers: request.headerFields, rawTarget: rawTarget, query: query, credential: credential)
+        let admitted = try await gate.admit(
+            headers: request.headerFields,
+            authority: request.authority,
+            rawTarget: rawTarget,
+            query: query,
+            credential: credential
+        )
         let resolved = admitted.resolved
         let requestedSession = request.headerFields[.runtimeSessionId]
             ?? query["X-Amzn-Bedrock-AgentCore-Runtime-Session-Id"]
@@ -67,7 +73,7 @@ struct WebSocketGate: Sendable {
         let lease = try sessions.begin(
             runtimeId: resolved.runtime.id,
             requestedSessionId: requestedSession,
-            principalId: admitted.principal.id,
+            principalId: admitted.principal.sessionOwner,
             lifecycle: resolved.configuration.lifecycle
         )
         let hold = SessionHold(lease: lease, directory: sessions)

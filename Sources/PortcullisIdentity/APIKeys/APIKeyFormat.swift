@@ -1,5 +1,5 @@
 import Crypto
-public import PortcullisCore
+import PortcullisCore
 
 /// The shape of a Portcullis API key: `pcs_<id>_<secret>`.
 ///

@@ -14,31 +14,31 @@ public enum InboundCredential: Sendable, Equatable {
     ///
     /// Exactly one credential is accepted: a request with none, with two (`Authorization` and `X-API-Key`), with a
     /// repeated header, or with a scheme nobody handles is refused here, before any lookup.
-    public static func extract(from headers: HTTPFields) throws(AgentCoreError) -> InboundCredential {
+    public static func extract(from headers: HTTPFields) throws(AuthenticationError) -> InboundCredential {
         let authorizations = headers[values: .authorization]
         let apiKeys = headers[values: .xAPIKey]
         guard authorizations.count + apiKeys.count <= 1 else {
-            throw AuthenticationFailure.ambiguous.error
+            throw AuthenticationError(.ambiguous)
         }
         if let apiKey = apiKeys.first {
             let trimmed = apiKey.trimmingWhitespace()
-            guard !trimmed.isEmpty else { throw AuthenticationFailure.missing.error }
+            guard !trimmed.isEmpty else { throw AuthenticationError(.missing) }
             return .apiKey(String(trimmed))
         }
-        guard let authorization = authorizations.first else { throw AuthenticationFailure.missing.error }
+        guard let authorization = authorizations.first else { throw AuthenticationError(.missing) }
         let value = authorization.trimmingWhitespace()
-        guard let space = value.firstIndex(of: " ") else { throw AuthenticationFailure.unsupportedScheme.error }
+        guard let space = value.firstIndex(of: " ") else { throw AuthenticationError(.unsupportedScheme) }
         let scheme = value[..<space]
         let token = value[value.index(after: space)...].trimmingWhitespace()
         // RFC 9110 §11.1: the scheme is case-insensitive.
         if scheme.lowercased() == "bearer" {
-            guard !token.isEmpty else { throw AuthenticationFailure.missing.error }
+            guard !token.isEmpty else { throw AuthenticationError(.missing) }
             return APIKeyFormat.keyId(of: token) != nil ? .apiKey(String(token)) : .bearerToken(String(token))
         }
         if scheme == "AWS4-HMAC-SHA256" {
             return .sigV4(String(value))
         }
-        throw AuthenticationFailure.unsupportedScheme.error
+        throw AuthenticationError(.unsupportedScheme)
     }
 }
 

@@ -46,7 +46,8 @@ struct TestGateway: Sendable {
         url: String,
         protocol serverProtocol: ServerProtocol = .http,
         allowlist: [String] = [],
-        lifecycle: LifecycleConfiguration = LifecycleConfiguration()
+        lifecycle: LifecycleConfiguration = LifecycleConfiguration(),
+        authorizer: CustomJWTAuthorizer? = nil
     ) async throws -> String {
         let (runtime, _) = try await gateway.registry.create(
             name: name,
@@ -55,7 +56,8 @@ struct TestGateway: Sendable {
                 roleArn: "arn:aws:iam::123456789012:role/test",
                 protocolConfiguration: ProtocolConfiguration(serverProtocol: serverProtocol),
                 lifecycle: lifecycle,
-                requestHeaderAllowlist: allowlist
+                requestHeaderAllowlist: allowlist,
+                authorizerConfiguration: authorizer.map { .object(["customJWTAuthorizer": $0.json]) }
             ),
             tags: [:],
             owner: .api

@@ -44,6 +44,11 @@ public enum PercentEncoding {
         return result
     }
 
+    /// An `application/x-www-form-urlencoded` body or query: each name and value percent-encoded like a segment.
+    public static func encodeForm(_ pairs: [(String, String)]) -> String {
+        pairs.map { encodeSegment($0.0) + "=" + encodeSegment($0.1) }.joined(separator: "&")
+    }
+
     private static let hexDigits = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "A", "B", "C", "D", "E", "F"]
 
     private static func isUnreserved(_ byte: UInt8) -> Bool {
