@@ -129,7 +129,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PortcullisCoreTests",
-            dependencies: ["PortcullisCore"],
+            dependencies: ["PortcullisCore", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strictSettings
         ),
         .testTarget(
@@ -144,7 +144,11 @@ let package = Package(
         ),
         .testTarget(
             name: "PortcullisIdentityTests",
-            dependencies: ["PortcullisCore", "PortcullisStore", "PortcullisIdentity"],
+            dependencies: [
+                "PortcullisCore", "PortcullisStore", "PortcullisIdentity",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(
@@ -156,6 +160,7 @@ let package = Package(
                 "PortcullisSessions",
                 "PortcullisGateway",
                 "EchoAgent",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),

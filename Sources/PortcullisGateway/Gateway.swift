@@ -25,6 +25,10 @@ public struct Gateway: Sendable {
     let apiKeyAuthenticator: APIKeyAuthenticator
     /// Trusted identity providers and their keys.
     public let issuers: IssuerRegistry
+    /// The keys that seal secrets at rest; sealed (empty) when none are configured.
+    public let keyRing: KeyRing
+    public let accessKeys: AccessKeyService
+    let sigV4Authenticator: SigV4Authenticator
     let identityHTTP: IdentityHTTPClient
     let jwtAuthenticator: JWTAuthenticator
     let registry: AgentRuntimeRegistry
@@ -50,6 +54,23 @@ public struct Gateway: Sendable {
         self.identityHTTP = IdentityHTTPClient.shared
         self.issuers = IssuerRegistry(configuration: configuration.auth, http: identityHTTP, clock: clock, logger: logger)
         self.jwtAuthenticator = JWTAuthenticator(registry: issuers, clock: clock, logger: logger)
+        do {
+            self.keyRing = try KeyRing.load(directory: configuration.keyRing.resolvedDirectory(store: configuration.store))
+        } catch {
+            throw ConfigurationError("keyRing: \(error.detail)")
+        }
+        self.sigV4Authenticator = SigV4Authenticator(
+            store: store,
+            keyRing: keyRing,
+            clock: clock,
+            clockSkewSeconds: configuration.auth.sigV4ClockSkewSeconds,
+            cacheLifetime: configuration.auth.apiKeyCacheSeconds,
+            logger: logger
+        )
+        self.accessKeys = AccessKeyService(store: store, keyRing: keyRing, clock: clock, authenticator: sigV4Authenticator)
+        if keyRing.isSealed, try await !store.accessKeys().isEmpty {
+            logger.error("no key-encryption key is loaded: SigV4 access keys cannot be verified; see docs/operations.md (key ring)")
+        }
         self.resolver = RuntimeResolver(store: store, names: configuration.resources, logger: logger)
         self.sessions = SessionDirectory(capacity: configuration.sessions.maxTrackedSessions, clock: clock)
         self.registry = AgentRuntimeRegistry(
@@ -92,10 +113,11 @@ public struct Gateway: Sendable {
     ) throws -> some ApplicationProtocol {
         let server = configuration.server
         let isTLS = server.tls != nil
-        let authenticators = AuthenticatorChain([apiKeyAuthenticator, jwtAuthenticator])
+        let authenticators = AuthenticatorChain([apiKeyAuthenticator, jwtAuthenticator, sigV4Authenticator])
         let baseURL = PublicBaseURL(configured: server.publicURL, isTLS: isTLS)
         let gate = InvocationGate(
             authenticators: authenticators,
+            signatures: sigV4Authenticator,
             authorizerCheck: JWTAuthorizerCheck(registry: issuers),
             resolver: resolver,
             names: configuration.resources,
@@ -172,6 +194,7 @@ public struct Gateway: Sendable {
                     sessions: sessions,
                     upstream: upstream,
                     apiKeys: apiKeyAuthenticator,
+                    accessKeys: sigV4Authenticator,
                     idempotency: idempotency,
                     interval: .seconds(30),
                     logger: logger

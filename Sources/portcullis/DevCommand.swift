@@ -6,6 +6,7 @@ import Logging
 import PortcullisCore
 import PortcullisGateway
 import PortcullisIdentity
+import PortcullisStore
 import ServiceLifecycle
 
 /// `portcullis dev`: the one-command try-out. Embedded SQLite in the data directory, the example echo agent
@@ -60,8 +61,13 @@ struct DevCommand: AsyncParsableCommand {
                     )
                 ]
             )
+            let keyDirectory = configuration.keyRing.resolvedDirectory(store: configuration.store)
+            if try KeyRing.load(directory: keyDirectory, environment: [:]).isSealed {
+                try KeyRing.generateKey(in: keyDirectory)
+            }
             let gateway = try await Gateway(configuration: configuration, logger: logger)
             let apiKey = try await Self.developmentKey(gateway: gateway, stateFile: stateFile)
+            let accessKey = try await Self.developmentAccessKey(gateway: gateway, stateFile: stateFile)
             guard let echoARN = try await gateway.runtimeARN(named: "echo") else {
                 throw ValidationError("The echo agent was not registered")
             }
@@ -78,6 +84,8 @@ struct DevCommand: AsyncParsableCommand {
                     "invokeUrl": invokeURL,
                     "apiKey": apiKey.key,
                     "apiKeyId": apiKey.id,
+                    "adminAccessKeyId": accessKey.id,
+                    "adminSecretAccessKey": accessKey.secret,
                     "region": resources.region,
                     "accountId": resources.accountId,
                     "agents": ["echo": echoARN],
@@ -122,6 +130,22 @@ struct DevCommand: AsyncParsableCommand {
         }
         let issued = try await gateway.apiKeys.issue(name: "dev", agents: ["*"], administrator: true, expiresAt: nil)
         return (issued.record.id, issued.key)
+    }
+
+    /// The SigV4 access key remembered in dev.json if it is still active, else a new admin key for all agents that
+    /// may act for users.
+    static func developmentAccessKey(gateway: Gateway, stateFile: URL) async throws -> (id: String, secret: String) {
+        if let data = try? Data(contentsOf: stateFile),
+            let state = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+            let id = state["adminAccessKeyId"] as? String, let secret = state["adminSecretAccessKey"] as? String,
+            let record = try await gateway.store.accessKey(id: id), record.isUsable(at: Date()), record.isAdministrator,
+            let sealed = try? gateway.keyRing.open(record.sealedSecret, context: AccessKeyRecord.sealingContext(id: id)),
+            sealed == Array(secret.utf8)
+        {
+            return (id, secret)
+        }
+        let issued = try await gateway.accessKeys.issue(name: "dev", agents: ["*"], administrator: true, actForUsers: true, expiresAt: nil)
+        return (issued.record.id, issued.secret)
     }
 
     static func write(_ state: [String: Any], to file: URL) throws {

@@ -13,19 +13,34 @@ struct StoreOptions: ParsableArguments {
     var config: String?
 
     func openStore(logger: Logger) throws -> SQLiteStore {
+        try SQLiteStore(path: try configuration().store.sqlitePath(), logger: logger)
+    }
+
+    /// The key ring the gateway would use (key directory and `PORTCULLIS_KEY_RING`).
+    func loadKeyRing() throws -> KeyRing {
+        do {
+            return try KeyRing.load(directory: try keyDirectory())
+        } catch let error as SecretsError {
+            throw ValidationError("keyRing: \(error.detail)")
+        }
+    }
+
+    func keyDirectory() throws -> String {
+        let configuration = try configuration()
+        return configuration.keyRing.resolvedDirectory(store: configuration.store)
+    }
+
+    private func configuration() throws -> GatewayConfiguration {
         guard data == nil || config == nil else {
             throw ValidationError("Give either --data or --config, not both")
         }
-        let storeConfiguration: StoreConfiguration
         if let config {
             do {
-                storeConfiguration = try ConfigurationFile.load(path: config).store
+                return try ConfigurationFile.load(path: config)
             } catch let error as ConfigurationError {
                 throw ValidationError(error.description)
             }
-        } else {
-            storeConfiguration = StoreConfiguration(dataDirectory: data ?? ".portcullis")
         }
-        return try SQLiteStore(path: try storeConfiguration.sqlitePath(), logger: logger)
+        return GatewayConfiguration(store: StoreConfiguration(dataDirectory: data ?? ".portcullis"))
     }
 }

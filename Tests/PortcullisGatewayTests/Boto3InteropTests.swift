@@ -1,5 +1,14 @@
+import Crypto
 import EchoAgent
 import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdWebSocket
+import NIOCore
+@testable import PortcullisCore
+@testable import PortcullisIdentity
+import PortcullisStore
+import Synchronization
 @testable import PortcullisGateway
 import Testing
 
@@ -15,7 +24,7 @@ struct Boto3InteropTests {
             .appendingPathComponent("interop/boto3_interop.py").path
         try await withRunningApplication({ EchoAgent.makeApplication(host: "127.0.0.1", port: 0, logger: testLogger, onServerRunning: $0) }) { agentPort in
             try await TestGateway.run { gateway in
-                let result = try ExternalProcess.run(
+                let result = try await ExternalProcess.run(
                     python,
                     [script],
                     environment: [
@@ -33,6 +42,58 @@ struct Boto3InteropTests {
                 #expect(result.status == 0, "\(result.output)\n\(result.error)")
                 #expect(result.output.contains("OK "), "\(result.output)")
                 #expect(!result.output.contains("FAILED"))
+            }
+        }
+    }
+
+    @Test(
+        "boto3 signs with SigV4: both planes, user ids, big bodies, presigned WebSockets; bad signatures, old dates and tampered bodies are refused",
+        .enabled(if: ExternalProcess.python != nil, "needs a Python with boto3: run ./scripts/test.sh, or set PORTCULLIS_TEST_PYTHON")
+    )
+    func boto3SigV4() async throws {
+        let python = try #require(ExternalProcess.python)
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("interop/boto3_sigv4.py").path
+        let count = Mutex(0)
+        try await TestIdentityProvider.run { provider in
+            try await withTestAgent({ router, _ in
+                router.post("/invocations") { request, _ in
+                    let body = try await request.body.collect(upTo: 8 << 20)
+                    let seen = count.withLock { value -> Int in
+                        value += 1
+                        return value
+                    }
+                    let answer: JSONValue = .object([
+                        "count": .number(Double(seen)),
+                        "bytes": .number(Double(body.readableBytes)),
+                        "sha256": .string(Hex.encode(SHA256.hash(data: body.readableBytesView))),
+                        "headers": .array(request.headers.map { .string($0.name.canonicalName.lowercased()) }),
+                    ])
+                    return Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: answer.serialized())))
+                }
+                router.ws("/ws") { inbound, _, _ in
+                    for try await _ in inbound {}
+                }
+            }) { agentURL, _ in
+                try await TestGateway.run { gateway in
+                    let admin = try await gateway.gateway.accessKeys.issue(name: "ci-admin", agents: ["*"], administrator: true, actForUsers: true, expiresAt: nil)
+                    let invoker = try await gateway.gateway.accessKeys.issue(name: "ci-invoker", agents: ["*"], administrator: false, actForUsers: false, expiresAt: nil)
+                    let jwtRuntime = try await gateway.registerAgent(name: "jwt_only", url: agentURL, authorizer: CustomJWTAuthorizer(discoveryURL: provider.discoveryURL))
+                    let result = try await ExternalProcess.run(
+                        python,
+                        [script],
+                        environment: [
+                            "GATEWAY_URL": gateway.baseURL, "AGENT_URL": agentURL, "JWT_RUNTIME_ARN": jwtRuntime,
+                            "ADMIN_KEY_ID": admin.record.id, "ADMIN_SECRET": admin.secret,
+                            "INVOKER_KEY_ID": invoker.record.id, "INVOKER_SECRET": invoker.secret,
+                            "AWS_EC2_METADATA_DISABLED": "true",
+                        ]
+                    )
+                    #expect(result.status == 0, "\(result.output)\n\(result.error)")
+                    #expect(result.output.contains("OK "), "\(result.output)")
+                    let records = try await gateway.gateway.store.accessKeys()
+                    #expect(records.allSatisfy { !$0.sealedSecret.contains(admin.secret) && !$0.sealedSecret.contains(invoker.secret) })
+                }
             }
         }
     }

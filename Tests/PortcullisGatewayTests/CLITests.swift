@@ -9,21 +9,25 @@ struct CLITests {
     static let binary = ExternalProcess.portcullisBinary
 
     @Test("--help works on every command", .enabled(if: binary != nil, "build the portcullis product first (swift build --build-tests)"))
-    func help() throws {
+    func help() async throws {
         let binary = try #require(Self.binary)
-        for command in [[], ["serve"], ["dev"], ["apikey"], ["apikey", "create"], ["apikey", "list"], ["apikey", "revoke"], ["echo-agent"]] {
-            let result = try ExternalProcess.run(binary, command + ["--help"])
+        let commands = [
+            [], ["serve"], ["dev"], ["apikey"], ["apikey", "create"], ["apikey", "list"], ["apikey", "revoke"], ["accesskey"],
+            ["accesskey", "create"], ["accesskey", "list"], ["accesskey", "revoke"], ["keys"], ["keys", "generate"], ["echo-agent"],
+        ]
+        for command in commands {
+            let result = try await ExternalProcess.run(binary, command + ["--help"])
             #expect(result.status == 0, "\(command)")
             #expect(result.output.contains("USAGE:"), "\(command)")
         }
     }
 
     @Test("apikey create, list and revoke against a data directory", .enabled(if: binary != nil, "build the portcullis product first"))
-    func apiKeys() throws {
+    func apiKeys() async throws {
         let binary = try #require(Self.binary)
         let directory = try TemporaryDirectory()
         defer { directory.cleanUp() }
-        let created = try ExternalProcess.run(binary, ["apikey", "create", "--data", directory.path, "--name", "ci", "--agent", "echo", "--expires-in", "30d", "--json"])
+        let created = try await ExternalProcess.run(binary, ["apikey", "create", "--data", directory.path, "--name", "ci", "--agent", "echo", "--expires-in", "30d", "--json"])
         #expect(created.status == 0, "\(created.error)")
         let key = try TestGateway.json(created.output)
         let id = try #require(key["id"] as? String)
@@ -31,31 +35,62 @@ struct CLITests {
         #expect(key["agents"] as? [String] == ["echo"])
         #expect(key["expiresAt"] as? String != nil)
 
-        let listed = try ExternalProcess.run(binary, ["apikey", "list", "--data", directory.path, "--json"])
+        let listed = try await ExternalProcess.run(binary, ["apikey", "list", "--data", directory.path, "--json"])
         let entries = try #require(try JSONSerialization.jsonObject(with: Data(listed.output.utf8)) as? [[String: Any]])
         #expect(entries.count == 1)
         #expect(entries.first?["status"] as? String == "active")
         #expect(!listed.output.contains(key["apiKey"] as! String), "a listing never shows the secret")
 
-        let table = try ExternalProcess.run(binary, ["apikey", "list", "--data", directory.path])
+        let table = try await ExternalProcess.run(binary, ["apikey", "list", "--data", directory.path])
         #expect(table.output.contains(id))
-        #expect(try ExternalProcess.run(binary, ["apikey", "revoke", "--data", directory.path, id]).status == 0)
-        let after = try ExternalProcess.run(binary, ["apikey", "list", "--data", directory.path, "--json"])
+        #expect(try await ExternalProcess.run(binary, ["apikey", "revoke", "--data", directory.path, id]).status == 0)
+        let after = try await ExternalProcess.run(binary, ["apikey", "list", "--data", directory.path, "--json"])
         #expect(after.output.contains("\"revoked\""))
-        #expect(try ExternalProcess.run(binary, ["apikey", "revoke", "--data", directory.path, "zzzzzzzzzzzz"]).status != 0)
-        let invalid = try ExternalProcess.run(binary, ["apikey", "create", "--data", directory.path, "--name", "x", "--agent", "bad-name"])
+        #expect(try await ExternalProcess.run(binary, ["apikey", "revoke", "--data", directory.path, "zzzzzzzzzzzz"]).status != 0)
+        let invalid = try await ExternalProcess.run(binary, ["apikey", "create", "--data", directory.path, "--name", "x", "--agent", "bad-name"])
         #expect(invalid.status != 0)
         #expect(invalid.error.contains("bad-name"))
     }
 
+    @Test("keys generate, then accesskey create, list and revoke; no key ring, no access keys", .enabled(if: binary != nil, "build the portcullis product first"))
+    func accessKeys() async throws {
+        let binary = try #require(Self.binary)
+        let directory = try TemporaryDirectory()
+        defer { directory.cleanUp() }
+        let sealed = try await ExternalProcess.run(binary, ["accesskey", "create", "--data", directory.path, "--name", "ci", "--admin"])
+        #expect(sealed.status != 0)
+        #expect(sealed.error.contains("portcullis keys generate"))
+
+        let generated = try await ExternalProcess.run(binary, ["keys", "generate", "--data", directory.path])
+        #expect(generated.status == 0, "\(generated.error)")
+        #expect(generated.output.contains("Key version 1"))
+        #expect(FileManager.default.fileExists(atPath: directory.path + "/keys/kek-1.key"))
+
+        let created = try await ExternalProcess.run(binary, ["accesskey", "create", "--data", directory.path, "--name", "ci", "--admin", "--act-for-users", "--json"])
+        #expect(created.status == 0, "\(created.error)")
+        let key = try TestGateway.json(created.output)
+        let id = try #require(key["accessKeyId"] as? String)
+        let secret = try #require(key["secretAccessKey"] as? String)
+        #expect(id.hasPrefix("PCAK") && id.count == 20 && secret.count == 40)
+        #expect(key["actForUsers"] as? Bool == true && key["admin"] as? Bool == true)
+        let database = try Data(contentsOf: URL(fileURLWithPath: directory.path + "/portcullis.sqlite"))
+        #expect(database.range(of: Data(secret.utf8)) == nil, "no plaintext secret in the database file")
+
+        let listed = try await ExternalProcess.run(binary, ["accesskey", "list", "--data", directory.path])
+        #expect(listed.output.contains(id) && !listed.output.contains(secret))
+        #expect(try await ExternalProcess.run(binary, ["accesskey", "revoke", "--data", directory.path, id]).status == 0)
+        let after = try await ExternalProcess.run(binary, ["accesskey", "list", "--data", directory.path, "--json"])
+        #expect(after.output.contains("\"revoked\""))
+    }
+
     @Test("serve refuses a broken configuration with the key at fault", .enabled(if: binary != nil, "build the portcullis product first"))
-    func serveRejectsBadConfiguration() throws {
+    func serveRejectsBadConfiguration() async throws {
         let binary = try #require(Self.binary)
         let directory = try TemporaryDirectory()
         defer { directory.cleanUp() }
         let file = directory.path + "/portcullis.yaml"
         try "server:\n  listen: 127.0.0.1:0\n  colour: blue\n".write(toFile: file, atomically: true, encoding: .utf8)
-        let result = try ExternalProcess.run(binary, ["serve", "--config", file])
+        let result = try await ExternalProcess.run(binary, ["serve", "--config", file])
         #expect(result.status != 0)
         #expect(result.error.contains("server.colour"))
     }
@@ -89,6 +124,8 @@ struct CLITests {
         #expect(arn.hasPrefix("arn:aws:bedrock-agentcore:us-east-1:123456789012:runtime/echo-"))
         #expect((state["agents"] as? [String: String])?["echo"] == arn)
         #expect((state["apiKey"] as? String)?.hasPrefix("pcs_") == true)
+        #expect((state["adminAccessKeyId"] as? String)?.hasPrefix("PCAK") == true)
+        #expect((state["adminSecretAccessKey"] as? String)?.count == 40)
         let permissions = try FileManager.default.attributesOfItem(atPath: stateFile)[.posixPermissions] as? Int
         #expect(permissions == 0o600, "dev.json holds a key")
 
@@ -103,7 +140,7 @@ struct CLITests {
         let start = try #require(lines.firstIndex { $0.trimmingCharacters(in: .whitespaces).hasPrefix("curl ") })
         let command = lines[start...].prefix { !$0.isEmpty }.joined(separator: "\n")
         #expect(command.contains(endpoint))
-        let invoked = try ExternalProcess.run("/bin/sh", ["-c", command])
+        let invoked = try await ExternalProcess.run("/bin/sh", ["-c", command])
         #expect(invoked.status == 0)
         let reply = try TestGateway.json(invoked.output)
         #expect((reply["echo"] as? [String: String])?["prompt"] == "hello")

@@ -251,7 +251,7 @@ struct InvocationTests {
 
     @Test("an unreachable or silent agent is a 424 with a reason, never a 5xx")
     func unreachableAndSlowAgents() async throws {
-        let closedPort = try await withTestAgent({ _, _ in }) { url, _ in url }
+        let refusing = try RefusingPort()
         try await withTestAgent({ router, _ in
             router.post("/invocations") { _, _ in
                 try await Task.sleep(for: .seconds(5))
@@ -259,7 +259,7 @@ struct InvocationTests {
             }
         }) { slowURL, _ in
             try await TestGateway.run(configure: { $0.upstream.readTimeoutSeconds = 1 }) { gateway in
-                let down = try await gateway.registerAgent(name: "down", url: closedPort)
+                let down = try await gateway.registerAgent(name: "down", url: refusing.url)
                 let response = try await gateway.send(.POST, gateway.invocationURL(down), body: "{}")
                 #expect(response.status == 424)
                 #expect((try TestGateway.json(response.body)["message"] as? String)?.contains("not reachable") == true)
@@ -270,6 +270,7 @@ struct InvocationTests {
                 #expect(timedOut.status == 424)
                 #expect((try TestGateway.json(timedOut.body)["message"] as? String)?.contains("did not respond within 1 s") == true)
                 #expect(ContinuousClock.now - started < .seconds(4))
+                withExtendedLifetime(refusing) {}
             }
         }
     }

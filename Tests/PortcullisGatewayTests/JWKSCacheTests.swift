@@ -151,7 +151,7 @@ struct JWKSCacheTests {
             let clock = ManualClock()
             let authenticator = Self.authenticator(provider, clock: clock, tokenCacheEntries: 100)
             await authenticator.registry.hydrate()
-            let token = try provider.token(lifetime: 120)
+            let token = try provider.token(lifetime: 120, now: clock.now())
             #expect(await Self.accepts(authenticator, token))
             #expect(await Self.accepts(authenticator, token))
             // The provider drops the key: the next refresh removes it, and the cached verification with it.
@@ -160,7 +160,7 @@ struct JWKSCacheTests {
             await issuer.refresh()
             #expect(await !Self.accepts(authenticator, token), "the signing key is gone")
 
-            let second = try provider.token(key: provider.signingKey, lifetime: 30)
+            let second = try provider.token(key: provider.signingKey, lifetime: 30, now: clock.now())
             #expect(await Self.accepts(authenticator, second))
             clock.advance(by: 30 + 61)
             #expect(await !Self.accepts(authenticator, second), "expired beyond the leeway")

@@ -15,16 +15,7 @@ import uuid
 import boto3
 import botocore.exceptions
 
-checks = 0
-
-
-def check(condition, message):
-    global checks
-    if not condition:
-        print(f"FAILED: {message}", flush=True)
-        sys.exit(1)
-    checks += 1
-    print(f"ok: {message}", flush=True)
+from checks import check, finish
 
 
 def with_bearer(client, key):
@@ -154,4 +145,4 @@ try:
 except control.exceptions.ResourceNotFoundException:
     check(True, "deleted runtime: ResourceNotFoundException")
 
-print(f"OK {checks} checks", flush=True)
+finish()

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// The checks an agent runtime definition must pass, shared by the control plane and the configuration file so
 /// both accept exactly the same things.

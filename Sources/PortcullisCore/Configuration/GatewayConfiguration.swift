@@ -8,6 +8,7 @@ public struct GatewayConfiguration: Sendable, Equatable, Decodable {
     public var upstream: UpstreamConfiguration
     public var sessions: SessionLimitsConfiguration
     public var auth: AuthConfiguration
+    public var keyRing: KeyRingConfiguration
     public var logging: LoggingConfiguration
     public var agents: [DeclaredAgent]
 
@@ -19,6 +20,7 @@ public struct GatewayConfiguration: Sendable, Equatable, Decodable {
         upstream: UpstreamConfiguration = UpstreamConfiguration(),
         sessions: SessionLimitsConfiguration = SessionLimitsConfiguration(),
         auth: AuthConfiguration = AuthConfiguration(),
+        keyRing: KeyRingConfiguration = KeyRingConfiguration(),
         logging: LoggingConfiguration = LoggingConfiguration(),
         agents: [DeclaredAgent] = []
     ) {
@@ -29,6 +31,7 @@ public struct GatewayConfiguration: Sendable, Equatable, Decodable {
         self.upstream = upstream
         self.sessions = sessions
         self.auth = auth
+        self.keyRing = keyRing
         self.logging = logging
         self.agents = agents
     }
@@ -37,7 +40,7 @@ public struct GatewayConfiguration: Sendable, Equatable, Decodable {
     public static let defaultResourceNames = ResourceNames(region: "us-east-1", accountId: "123456789012")
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case server, store, resources, limits, upstream, sessions, auth, logging, agents
+        case server, store, resources, limits, upstream, sessions, auth, keyRing, logging, agents
     }
 
     public init(from decoder: any Decoder) throws {
@@ -51,6 +54,7 @@ public struct GatewayConfiguration: Sendable, Equatable, Decodable {
         self.upstream = try container.value(.upstream, default: UpstreamConfiguration())
         self.sessions = try container.value(.sessions, default: SessionLimitsConfiguration())
         self.auth = try container.value(.auth, default: AuthConfiguration())
+        self.keyRing = try container.value(.keyRing, default: KeyRingConfiguration())
         self.logging = try container.value(.logging, default: LoggingConfiguration())
         self.agents = try container.value(.agents, default: [])
         try validate()

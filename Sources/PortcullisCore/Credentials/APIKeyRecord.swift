@@ -35,11 +35,4 @@ public struct APIKeyRecord: Sendable, Equatable {
         self.revokedAt = revokedAt
         self.lastUsedAt = lastUsedAt
     }
-
-    /// Whether the key may be used at `now`.
-    public func isUsable(at now: Date) -> Bool {
-        guard revokedAt == nil else { return false }
-        if let expiresAt, expiresAt <= now { return false }
-        return true
-    }
 }

@@ -3,8 +3,9 @@
 ///
 /// These names travel on the wire in `X-Amzn-ErrorType` and `__type`, so SDKs raise the matching exception
 /// class. All come from the service model except `PayloadTooLargeException` (the model has no code for HTTP 413,
-/// which a gateway must answer before reading an oversized body) and `UnknownOperationException`, which AWS
-/// endpoints answer for a path no operation serves.
+/// which a gateway must answer before reading an oversized body), `UnknownOperationException`, which AWS
+/// endpoints answer for a path no operation serves, and the SigV4 failures AWS endpoints answer for every service
+/// (`IncompleteSignatureException`, `UnrecognizedClientException`, `InvalidSignatureException`).
 public enum AgentCoreErrorCode: String, Sendable, CaseIterable {
     case validation = "ValidationException"
     case unauthorized = "UnauthorizedException"
@@ -18,14 +19,17 @@ public enum AgentCoreErrorCode: String, Sendable, CaseIterable {
     case internalServer = "InternalServerException"
     case payloadTooLarge = "PayloadTooLargeException"
     case unknownOperation = "UnknownOperationException"
+    case incompleteSignature = "IncompleteSignatureException"
+    case unrecognizedClient = "UnrecognizedClientException"
+    case invalidSignature = "InvalidSignatureException"
 
     /// The HTTP status the service model gives this code.
     public var httpStatus: Int {
         switch self {
-        case .validation: 400
+        case .validation, .incompleteSignature: 400
         case .unauthorized: 401
         case .serviceQuotaExceeded: 402
-        case .accessDenied: 403
+        case .accessDenied, .unrecognizedClient, .invalidSignature: 403
         case .resourceNotFound, .unknownOperation: 404
         case .conflict, .retryableConflict: 409
         case .payloadTooLarge: 413

@@ -31,6 +31,8 @@ public struct Principal: Sendable, Equatable {
     public var agentScope: AgentScope
     /// Whether this credential may use the control plane.
     public var isAdministrator: Bool
+    /// Whether this credential may name the end user it invokes for (`X-Amzn-Bedrock-AgentCore-Runtime-User-Id`).
+    public var mayActForUsers: Bool
     /// Raw token claims, kept for policies.
     public var claims: [String: JSONValue]
     /// The end user a trusted caller invokes on behalf of (`X-Amzn-Bedrock-AgentCore-Runtime-User-Id`).
@@ -51,6 +53,7 @@ public struct Principal: Sendable, Equatable {
         audiences: [String] = [],
         agentScope: AgentScope,
         isAdministrator: Bool = false,
+        mayActForUsers: Bool = false,
         claims: [String: JSONValue] = [:],
         actingForUser: String? = nil
     ) {
@@ -68,6 +71,7 @@ public struct Principal: Sendable, Equatable {
         self.audiences = audiences
         self.agentScope = agentScope
         self.isAdministrator = isAdministrator
+        self.mayActForUsers = mayActForUsers
         self.claims = claims
         self.actingForUser = actingForUser
     }

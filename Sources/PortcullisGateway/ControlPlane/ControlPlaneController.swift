@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -33,8 +34,8 @@ struct ControlPlaneController: Sendable {
     // MARK: - Runtimes
 
     @Sendable func createRuntime(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        let principal = try await requireAdministrator(request)
-        let fields = try await body(request)
+        let (principal, bodyBytes) = try await requireAdministrator(request)
+        let fields = try Self.fields(bodyBytes)
         let parsed = try AgentRuntimeRequest(fields, isCreate: true)
         let result = try await idempotency.run(operation: "CreateAgentRuntime", clientToken: parsed.clientToken, request: .object(fields.members)) {
             let (runtime, version) = try await registry.create(
@@ -57,9 +58,9 @@ struct ControlPlaneController: Sendable {
     }
 
     @Sendable func updateRuntime(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        let principal = try await requireAdministrator(request)
+        let (principal, bodyBytes) = try await requireAdministrator(request)
         let runtimeId = try parameter("runtime", context)
-        let fields = try await body(request)
+        let fields = try Self.fields(bodyBytes)
         let parsed = try AgentRuntimeRequest(fields, isCreate: false)
         let result = try await idempotency.run(
             operation: "UpdateAgentRuntime:\(runtimeId)",
@@ -74,7 +75,7 @@ struct ControlPlaneController: Sendable {
     }
 
     @Sendable func deleteRuntime(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        let principal = try await requireAdministrator(request)
+        let (principal, _) = try await requireAdministrator(request)
         let runtimeId = try parameter("runtime", context)
         let token = try Self.queryClientToken(request)
         let result = try await idempotency.run(operation: "DeleteAgentRuntime:\(runtimeId)", clientToken: token, request: .null) {
@@ -118,9 +119,9 @@ struct ControlPlaneController: Sendable {
     // MARK: - Endpoints
 
     @Sendable func createEndpoint(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        let principal = try await requireAdministrator(request)
+        let (principal, bodyBytes) = try await requireAdministrator(request)
         let runtimeId = try parameter("runtime", context)
-        let fields = try await body(request)
+        let fields = try Self.fields(bodyBytes)
         let name = try fields.string("name", required: true)!
         guard AgentRuntimeIdentifier.isValidName(name[...]) else {
             throw AgentCoreError.invalidField("name", "Member must satisfy regular expression pattern: [a-zA-Z][a-zA-Z0-9_]{0,47}")
@@ -159,10 +160,10 @@ struct ControlPlaneController: Sendable {
     }
 
     @Sendable func updateEndpoint(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        let principal = try await requireAdministrator(request)
+        let (principal, bodyBytes) = try await requireAdministrator(request)
         let runtimeId = try parameter("runtime", context)
         let name = try endpointName(context)
-        let fields = try await body(request)
+        let fields = try Self.fields(bodyBytes)
         let version = try Self.versionNumber(try fields.string("agentRuntimeVersion"))
         let description = try fields.string("description", length: 1...256)
         let token = try AgentRuntimeRequest.clientToken(fields)
@@ -179,7 +180,7 @@ struct ControlPlaneController: Sendable {
     }
 
     @Sendable func deleteEndpoint(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        let principal = try await requireAdministrator(request)
+        let (principal, _) = try await requireAdministrator(request)
         let runtimeId = try parameter("runtime", context)
         let name = try endpointName(context)
         let token = try Self.queryClientToken(request)
@@ -212,10 +213,13 @@ struct ControlPlaneController: Sendable {
 
     // MARK: - Helpers
 
-    private func requireAdministrator(_ request: Request) async throws(AgentCoreError) -> Principal {
+    /// Reads the (bounded) body — SigV4 signs its hash — and authenticates an administrator.
+    private func requireAdministrator(_ request: Request) async throws -> (Principal, ByteBuffer) {
+        let body = try await request.body.collect(upTo: maxBodyBytes)
+        let facts = request.credentialFacts(payloadHash: Hex.encode(SHA256.hash(data: body.readableBytesView)))
         let principal: Principal
         do throws(AuthenticationError) {
-            principal = try await authenticators.authenticate(try InboundCredential.extract(from: request.headers))
+            principal = try await authenticators.authenticate(try InboundCredential.extract(from: facts))
         } catch {
             logger.info("control-plane authentication failed", metadata: ["reason": "\(error.failure.rawValue)", "detail": "\(error.detail ?? "")"])
             throw error.error
@@ -223,12 +227,11 @@ struct ControlPlaneController: Sendable {
         guard principal.isAdministrator else {
             throw AgentCoreError(.accessDenied, "The credential is not allowed to use the control plane")
         }
-        return principal
+        return (principal, body)
     }
 
-    private func body(_ request: Request) async throws -> RequestFields {
-        let buffer = try await request.body.collect(upTo: maxBodyBytes)
-        return try RequestFields(body: Data(buffer.readableBytesView))
+    private static func fields(_ body: ByteBuffer) throws -> RequestFields {
+        try RequestFields(body: Data(body.readableBytesView))
     }
 
     private func parameter(_ name: String, _ context: GatewayRequestContext) throws(AgentCoreError) -> String {

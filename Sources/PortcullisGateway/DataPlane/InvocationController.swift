@@ -6,6 +6,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import PortcullisCore
+import PortcullisIdentity
 import PortcullisSessions
 
 /// The data plane over HTTP: InvokeAgentRuntime, GetAgentCard and StopRuntimeSession.
@@ -34,7 +35,16 @@ struct InvocationController: Sendable {
 
     /// `POST /runtimes/{arn}/invocations`: the body streams to the agent's protocol path and the answer streams back.
     @Sendable func invoke(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        let admitted = try await admit(request, context: context)
+        var facts = request.credentialFacts()
+        var prepared: UpstreamClient.Body?
+        if InboundCredential.isHeaderSignedV4(request.headers) {
+            // The signature covers the body's hash: the whole body is read (and checked) before the agent sees any.
+            try await gate.precheckSignature(facts)
+            let spooled = try await SpooledRequestBody.read(request.body, limit: limits.maxPayloadBytes)
+            facts.payloadHash = spooled.sha256
+            prepared = spooled.upstreamBody
+        }
+        let admitted = try await admit(facts, context: context)
         let configuration = admitted.resolved.configuration
         return try await forward(
             request,
@@ -43,33 +53,35 @@ struct InvocationController: Sendable {
             method: .POST,
             path: configuration.protocolConfiguration.invocationPath,
             passNonSuccess: configuration.protocolConfiguration.serverProtocol == .mcp
-                || configuration.protocolConfiguration.serverProtocol == .a2a
+                || configuration.protocolConfiguration.serverProtocol == .a2a,
+            body: prepared
         )
     }
 
     /// `GET /runtimes/{arn}/invocations/.well-known/agent-card.json`: the A2A agent card.
     @Sendable func agentCard(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        let admitted = try await admit(request, context: context)
+        let admitted = try await admit(request.credentialFacts(payloadHash: SignedRequest.emptyPayloadHash), context: context)
         return try await forward(
             request,
             context: context,
             admitted: admitted,
             method: .GET,
             path: "/.well-known/agent-card.json",
-            passNonSuccess: false
+            passNonSuccess: false,
+            body: UpstreamClient.Body.none
         )
     }
 
     /// `POST /runtimes/{arn}/stopruntimesession`: ends the caller's session now.
     @Sendable func stopSession(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        let admitted = try await admit(request, context: context)
+        let body = try await request.body.collect(upTo: limits.maxControlPlaneBodyBytes)
+        let admitted = try await admit(request.credentialFacts(payloadHash: Hex.encode(SHA256.hash(data: body.readableBytesView))), context: context)
         guard let sessionId = request.headers[.runtimeSessionId] else {
             throw AgentCoreError.invalidField("runtimeSessionId", "Member is required")
         }
         guard RuntimeSessionId.isValid(sessionId) else {
             throw AgentCoreError.invalidField("runtimeSessionId", "Member must be 33-256 characters of letters, digits, '-', '_', '.' or ':'")
         }
-        let body = try await request.body.collect(upTo: limits.maxControlPlaneBodyBytes)
         if body.readableBytes > 0 {
             guard let object = try? JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any] else {
                 throw AgentCoreError.cannotParse("The request body must be a JSON object")
@@ -94,7 +106,7 @@ struct InvocationController: Sendable {
     /// `GET /runtimes/{arn}/ws` that reached the router: not an upgrade, or an upgrade on a connection that already
     /// carried a request (the upgrade is negotiated only on a connection's first request).
     @Sendable func webSocketWithoutUpgrade(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        _ = try await admit(request, context: context)
+        _ = try await admit(request.credentialFacts(payloadHash: SignedRequest.emptyPayloadHash), context: context)
         throw AgentCoreError(
             .validation,
             "This path accepts only WebSocket upgrades as the first request on a connection",
@@ -104,11 +116,11 @@ struct InvocationController: Sendable {
 
     // MARK: - Forwarding
 
-    private func admit(_ request: Request, context: GatewayRequestContext) async throws(AgentCoreError) -> AdmittedInvocation {
+    private func admit(_ facts: RequestFacts, context: GatewayRequestContext) async throws(AgentCoreError) -> AdmittedInvocation {
         guard let target = context.parameters.get("runtime", as: Substring.self) else {
             throw AgentCoreError.invalidField("agentRuntimeArn", "Member is required")
         }
-        return try await gate.admit(headers: request.headers, authority: request.head.authority, rawTarget: target, query: QueryParameters(request.uri.query))
+        return try await gate.admit(facts, rawTarget: target, query: QueryParameters(facts.rawQuery))
     }
 
     private func forward(
@@ -117,7 +129,8 @@ struct InvocationController: Sendable {
         admitted: AdmittedInvocation,
         method: HTTPMethod,
         path: String,
-        passNonSuccess: Bool
+        passNonSuccess: Bool,
+        body prepared: UpstreamClient.Body?
     ) async throws -> Response {
         let resolved = admitted.resolved
         let serverProtocol = resolved.configuration.protocolConfiguration.serverProtocol
@@ -140,8 +153,8 @@ struct InvocationController: Sendable {
                 maxValueBytes: limits.maxForwardedHeaderBytes
             )
         )
-        var body = UpstreamClient.Body.none
-        if method == .POST {
+        var body = prepared ?? UpstreamClient.Body.none
+        if prepared == nil, method == .POST {
             let declaredLength = request.headers[.contentLength].flatMap { Int($0) }
             if let declaredLength, declaredLength <= Self.bufferedBodyLimit {
                 // Small bodies (most invocations) are read first and sent with the head in one write.

@@ -1,4 +1,4 @@
-public import HTTPTypes
+import HTTPTypes
 
 extension HTTPField.Name {
     static let runtimeSessionId = HTTPField.Name("X-Amzn-Bedrock-AgentCore-Runtime-Session-Id")!

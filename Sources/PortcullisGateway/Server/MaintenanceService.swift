@@ -8,6 +8,7 @@ struct MaintenanceService: Service {
     let sessions: SessionDirectory
     let upstream: UpstreamClient
     let apiKeys: APIKeyAuthenticator
+    let accessKeys: SigV4Authenticator
     let idempotency: IdempotencyGuard
     let interval: Duration
     let logger: Logger
@@ -25,6 +26,7 @@ struct MaintenanceService: Service {
                 logger.debug("expired runtime sessions", metadata: ["count": "\(expired)"])
             }
             await apiKeys.flushUsage()
+            await accessKeys.flushUsage()
             upstream.pool.closeIdle()
             rounds += 1
             if rounds % 120 == 0 {
@@ -32,6 +34,7 @@ struct MaintenanceService: Service {
             }
         }
         await apiKeys.flushUsage()
+        await accessKeys.flushUsage()
     }
 }
 

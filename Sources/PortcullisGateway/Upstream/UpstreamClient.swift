@@ -12,6 +12,8 @@ final class UpstreamClient: Sendable {
         case none
         case bytes(ByteBuffer)
         case stream(LimitedRequestBody, length: Int?)
+        /// A body read whole beforehand into a spool file (see ``SpooledRequestBody``).
+        case spooled(SpoolFile.Chunks)
 
         /// Whether the body can be sent again (it is in memory).
         var isReplayable: Bool {
@@ -55,6 +57,7 @@ final class UpstreamClient: Sendable {
         case .none: bodyLength = method == .POST || method == .PUT ? 0 : nil
         case .bytes(let buffer): bodyLength = buffer.readableBytes
         case .stream(_, let length): bodyLength = length ?? -1
+        case .spooled(let chunks): bodyLength = chunks.length
         }
         let head = Self.requestHead(method: method, path: path, address: address, headers: headers, bodyLength: bodyLength)
         var attempt = 0
@@ -76,6 +79,8 @@ final class UpstreamClient: Sendable {
                     response = try await connection.send(head: head, body: buffer).get()
                 case .stream(let stream, _):
                     response = try await sendStreaming(head: head, body: stream, on: connection)
+                case .spooled(let chunks):
+                    response = try await sendStreaming(head: head, body: chunks, on: connection)
                 }
                 response.disconnectWatch = watch
                 return response
@@ -109,9 +114,11 @@ final class UpstreamClient: Sendable {
 
     /// Streams the caller's body while waiting for the answer. The upload is owned here and awaited before the
     /// response is returned, so nobody else reads the caller's body while it runs.
-    private func sendStreaming(head: HTTPRequestHead, body: LimitedRequestBody, on connection: UpstreamConnection) async throws
-        -> UpstreamResponse
-    {
+    private func sendStreaming<Body: AsyncSequence & Sendable>(
+        head: HTTPRequestHead,
+        body: Body,
+        on connection: UpstreamConnection
+    ) async throws -> UpstreamResponse where Body.Element == ByteBuffer {
         let responseHead = connection.start(head: head)
         async let uploaded: Void = {
             do {

@@ -55,17 +55,21 @@ struct WebSocketGate: Sendable {
         let query = QueryParameters(rawQuery)
         let subprotocols = WebSocketSubprotocols(request.headerFields)
         var credential: InboundCredential?
-        let hasHeaderCredential = request.headerFields[.authorization] != nil || request.headerFields[.xAPIKey] != nil
-        if !hasHeaderCredential, let token = subprotocols.bearerToken {
+        let hasOtherCredential = request.headerFields[.authorization] != nil || request.headerFields[.xAPIKey] != nil
+            || rawQuery?.contains("X-Amz-Signature") == true
+        if !hasOtherCredential, let token = subprotocols.bearerToken {
             credential = APIKeyFormat.keyId(of: token) != nil ? .apiKey(token) : .bearerToken(token)
         }
-        let admitted = try await gate.admit(
+        let path = request.path ?? "/"
+        let facts = RequestFacts(
+            method: request.method.rawValue,
+            rawPath: String(path[..<(path.firstIndex(of: "?") ?? path.endIndex)]),
+            rawQuery: rawQuery,
             headers: request.headerFields,
             authority: request.authority,
-            rawTarget: rawTarget,
-            query: query,
-            credential: credential
+            payloadHash: SignedRequest.emptyPayloadHash
         )
+        let admitted = try await gate.admit(facts, rawTarget: rawTarget, query: query, credential: credential)
         let resolved = admitted.resolved
         let requestedSession = request.headerFields[.runtimeSessionId]
             ?? query["X-Amzn-Bedrock-AgentCore-Runtime-Session-Id"]

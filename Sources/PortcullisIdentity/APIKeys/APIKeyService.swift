@@ -28,19 +28,8 @@ public struct APIKeyService: Sendable {
     ///   - administrator: whether the key may use the control plane.
     ///   - expiresAt: when the key stops working, if ever.
     public func issue(name: String, agents: [String], administrator: Bool, expiresAt: Date?) async throws -> IssuedKey {
-        guard (1...128).contains(name.count), name.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value != 0x7F }) else {
-            throw AgentCoreError.invalidField("name", "Member must be 1-128 printable characters")
-        }
-        for agent in agents where agent != "*" && !AgentRuntimeIdentifier.isValidName(agent[...]) {
-            throw AgentCoreError.invalidField("agents", "'\(agent)' is not an agent runtime name")
-        }
-        guard administrator || !agents.isEmpty else {
-            throw AgentCoreError.invalidField("agents", "A key needs at least one agent (or * for all) unless it is an admin key")
-        }
         let now = clock.now()
-        if let expiresAt, expiresAt <= now {
-            throw AgentCoreError.invalidField("expiresAt", "Member must be in the future")
-        }
+        try CredentialIssuance.validate(name: name, agents: agents, administrator: administrator, expiresAt: expiresAt, now: now)
         let (id, key) = APIKeyFormat.generate()
         let record = APIKeyRecord(
             id: id,

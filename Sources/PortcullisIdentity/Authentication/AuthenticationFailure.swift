@@ -26,6 +26,8 @@ public enum AuthenticationFailure: String, Sendable, CaseIterable {
     case wrongTokenType = "wrong_token_type"
     case tokenRefused = "token_refused"
     // AWS Signature Version 4.
+    case malformedSignature = "malformed_signature"
+    case unknownAccessKey = "unknown_access_key"
     case signatureMismatch = "signature_mismatch"
     case requestTimeSkewed = "request_time_skewed"
 
@@ -73,6 +75,10 @@ public enum AuthenticationFailure: String, Sendable, CaseIterable {
             "The bearer token is not an access token"
         case .tokenRefused:
             "The bearer token is not accepted here"
+        case .malformedSignature:
+            "The Authorization header or presigned URL is not a well-formed AWS Signature Version 4 for service bedrock-agentcore"
+        case .unknownAccessKey:
+            "The security token included in the request is invalid"
         case .signatureMismatch:
             "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method."
         case .requestTimeSkewed:
@@ -86,6 +92,13 @@ public enum AuthenticationFailure: String, Sendable, CaseIterable {
     /// The 401 with a bearer challenge naming the protected resource's metadata (RFC 9728), so OAuth clients can
     /// find the authorization server.
     public func error(challenge: BearerChallenge) -> AgentCoreError {
+        // SigV4 failures answer the way AWS endpoints do, so SDKs raise the exceptions their users know.
+        switch self {
+        case .malformedSignature: return AgentCoreError(.incompleteSignature, message)
+        case .unknownAccessKey: return AgentCoreError(.unrecognizedClient, message)
+        case .signatureMismatch, .requestTimeSkewed: return AgentCoreError(.invalidSignature, message)
+        default: break
+        }
         var challenge = challenge
         if isTokenFailure {
             challenge.error = "invalid_token"

@@ -64,6 +64,24 @@ enum SQLiteMigrations {
                     """
             )
         }
+        migrator.registerMigration("v2-access-keys") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE access_key (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        name TEXT NOT NULL,
+                        sealed_secret TEXT NOT NULL,
+                        agents TEXT NOT NULL,
+                        is_admin INTEGER NOT NULL,
+                        acts_for_users INTEGER NOT NULL,
+                        created_at REAL NOT NULL,
+                        expires_at REAL,
+                        revoked_at REAL,
+                        last_used_at REAL
+                    );
+                    """
+            )
+        }
         return migrator
     }
 }

@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 
 /// Runs a program to completion, collecting its output.
@@ -8,7 +9,10 @@ struct ExternalProcess {
         var error: String
     }
 
-    static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:], directory: String? = nil) throws -> Result {
+    /// Runs `executable` and waits for it without blocking a Swift concurrency thread: the pipes are drained and
+    /// the exit awaited on Dispatch threads, so servers running in the same test process keep answering the child
+    /// (two blocking waits would take both cooperative threads of this machine).
+    static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:], directory: String? = nil) async throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -19,11 +23,27 @@ struct ExternalProcess {
         process.standardOutput = output
         process.standardError = error
         try process.run()
-        // Read before waiting so a chatty child cannot block on a full pipe.
-        let outputData = output.fileHandleForReading.readDataToEndOfFile()
-        let errorData = error.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Result(status: process.terminationStatus, output: String(decoding: outputData, as: UTF8.self), error: String(decoding: errorData, as: UTF8.self))
+        // Both pipes are drained at once so a chatty child cannot block on a full pipe.
+        async let outputData = readAll(output.fileHandleForReading)
+        async let errorData = readAll(error.fileHandleForReading)
+        let (outputBytes, errorBytes) = await (outputData, errorData)
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            DispatchQueue.global().async {
+                process.waitUntilExit()
+                continuation.resume()
+            }
+        }
+        return Result(
+            status: process.terminationStatus,
+            output: String(decoding: outputBytes, as: UTF8.self),
+            error: String(decoding: errorBytes, as: UTF8.self)
+        )
+    }
+
+    private static func readAll(_ handle: FileHandle) async -> Data {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(returning: handle.readDataToEndOfFile()) }
+        }
     }
 
     /// The `portcullis` executable built next to the test bundle.

@@ -32,6 +32,8 @@ struct TestGateway: Sendable {
             store: StoreConfiguration(dataDirectory: directory.path)
         )
         configure(&configuration)
+        // Every test gateway has a key ring in its data directory, as `portcullis dev` does.
+        try KeyRing.generateKey(in: configuration.keyRing.resolvedDirectory(store: configuration.store))
         let gateway = try await Gateway(configuration: configuration, logger: testLogger, clock: clock)
         let admin = try await gateway.apiKeys.issue(name: "admin", agents: ["*"], administrator: true, expiresAt: nil)
         let invoker = try await gateway.apiKeys.issue(name: "invoker", agents: ["*"], administrator: false, expiresAt: nil)

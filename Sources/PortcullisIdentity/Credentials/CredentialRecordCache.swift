@@ -1,0 +1,53 @@
+import Foundation
+import Synchronization
+
+/// Stored credential records kept for a short while so the hot path does not read the store — "no such key"
+/// answers included, so random ids cannot hammer it — plus the ids used since the last flush of last-used times.
+///
+/// Only records are cached (hashes, sealed secrets), never a secret. Evicting applies a revocation made in this
+/// process at once; one made elsewhere applies when the entry expires.
+final class CredentialRecordCache<Record: Sendable>: Sendable {
+    private struct Entry {
+        var record: Record?
+        var fetchedAt: Date
+    }
+
+    private let lifetime: TimeInterval
+    private let maxEntries: Int
+    private let entries = Mutex<[String: Entry]>([:])
+    private let used = Mutex<Set<String>>([])
+
+    init(lifetime: TimeInterval, maxEntries: Int = 10_000) {
+        self.lifetime = lifetime
+        self.maxEntries = maxEntries
+    }
+
+    /// The cached record for `id`, or what `fetch` returns (then cached).
+    func record(id: String, now: Date, fetch: () async throws -> Record?) async rethrows -> Record? {
+        if let cached = entries.withLock({ $0[id] }), now.timeIntervalSince(cached.fetchedAt) < lifetime {
+            return cached.record
+        }
+        let record = try await fetch()
+        entries.withLock { entries in
+            if entries.count >= maxEntries { entries.removeAll(keepingCapacity: true) }
+            entries[id] = Entry(record: record, fetchedAt: now)
+        }
+        return record
+    }
+
+    func evict(id: String) {
+        _ = entries.withLock { $0.removeValue(forKey: id) }
+    }
+
+    func markUsed(_ id: String) {
+        _ = used.withLock { $0.insert(id) }
+    }
+
+    /// The ids used since the previous call.
+    func takeUsed() -> [String] {
+        used.withLock { used in
+            defer { used.removeAll(keepingCapacity: true) }
+            return Array(used)
+        }
+    }
+}
