@@ -29,6 +29,12 @@ public struct Gateway: Sendable {
     public let keyRing: KeyRing
     public let accessKeys: AccessKeyService
     let sigV4Authenticator: SigV4Authenticator
+    /// `portcullis dev`'s identity provider, when the gateway runs in dev mode.
+    let developmentProvider: DevelopmentIdentityProvider?
+    let browserSessions: BrowserSessions
+    let pendingSignIns: PendingSignIns
+    let signInSecrets: [String: String]
+    let clock: any WallClock
     let identityHTTP: IdentityHTTPClient
     let jwtAuthenticator: JWTAuthenticator
     let registry: AgentRuntimeRegistry
@@ -54,6 +60,21 @@ public struct Gateway: Sendable {
         self.identityHTTP = IdentityHTTPClient.shared
         self.issuers = IssuerRegistry(configuration: configuration.auth, http: identityHTTP, clock: clock, logger: logger)
         self.jwtAuthenticator = JWTAuthenticator(registry: issuers, clock: clock, logger: logger)
+        self.clock = clock
+        if let development = configuration.development {
+            let provider = try DevelopmentIdentityProvider(settings: development, clock: clock)
+            issuers.issuer(named: DevelopmentSettings.issuerName)?.preload(metadata: provider.metadata, keys: [provider.key.verificationKey])
+            self.developmentProvider = provider
+        } else {
+            self.developmentProvider = nil
+        }
+        var secrets: [String: String] = [:]
+        for issuer in configuration.auth.issuers {
+            if let secret = try issuer.signIn?.clientSecret() { secrets[issuer.name] = secret }
+        }
+        self.signInSecrets = secrets
+        self.browserSessions = BrowserSessions(store: store, clock: clock, lifetime: TimeInterval(configuration.auth.browserSessionSeconds), logger: logger)
+        self.pendingSignIns = PendingSignIns(clock: clock)
         do {
             self.keyRing = try KeyRing.load(directory: configuration.keyRing.resolvedDirectory(store: configuration.store))
         } catch {
@@ -129,6 +150,18 @@ public struct Gateway: Sendable {
         router.middlewares.add(EnvelopeMiddleware())
         HealthController(store: store).register(on: router)
         ProtectedResourceController(resolver: resolver, issuers: issuers, names: configuration.resources, baseURL: baseURL).register(on: router)
+        SignInController(
+            issuers: issuers,
+            verifier: IDTokenVerifier(registry: issuers, clock: clock),
+            sessions: browserSessions,
+            pending: pendingSignIns,
+            clientSecrets: signInSecrets,
+            baseURL: baseURL,
+            logger: logger
+        ).register(on: router)
+        if let developmentProvider {
+            DevelopmentIdentityProviderController(provider: developmentProvider).register(on: router)
+        }
         InvocationController(
             gate: gate,
             sessions: sessions,
@@ -195,6 +228,7 @@ public struct Gateway: Sendable {
                     upstream: upstream,
                     apiKeys: apiKeyAuthenticator,
                     accessKeys: sigV4Authenticator,
+                    browserSessions: store,
                     idempotency: idempotency,
                     interval: .seconds(30),
                     logger: logger
@@ -229,6 +263,12 @@ extension Gateway {
     /// The ARN of the runtime named `name`, if it exists.
     public func runtimeARN(named name: String) async throws -> String? {
         try await registry.runtime(named: name).map { configuration.resources.runtimeARN(runtimeId: $0.id) }
+    }
+
+    /// An access token from the development identity provider (`portcullis dev` only).
+    public func developmentToken(user: String, lifetime: Double) throws -> String? {
+        guard let provider = developmentProvider, let user = DevelopmentIdentityProvider.user(user) else { return nil }
+        return try provider.accessToken(for: user, clientId: DevelopmentSettings.cliClientId, scopes: ["openid", "agents:invoke"], lifetime: lifetime)
     }
 
     /// The authenticator for API keys, e.g. to check that a remembered key still works.

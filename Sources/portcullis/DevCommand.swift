@@ -10,11 +10,12 @@ import PortcullisStore
 import ServiceLifecycle
 
 /// `portcullis dev`: the one-command try-out. Embedded SQLite in the data directory, the example echo agent
-/// registered as `echo`, an admin API key, and `DIR/dev.json` describing all of it.
+/// registered as `echo` (API keys, SigV4) and `echo_jwt` (tokens), a development identity provider, an admin API
+/// key and access key, a bearer token, and `DIR/dev.json` describing all of it.
 struct DevCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dev",
-        abstract: "Run a development gateway with the example echo agent and an API key, described in DIR/dev.json."
+        abstract: "Run a development gateway with the example echo agent, a development identity provider, keys and a token, described in DIR/dev.json."
     )
 
     @Option(name: .long, help: "Address to listen on, HOST:PORT (port 0 picks a free one).")
@@ -27,10 +28,21 @@ struct DevCommand: AsyncParsableCommand {
     var logLevel: String = "info"
 
     func run() async throws {
-        let address = try ListenAddress(parsing: listen)
+        var address = try ListenAddress(parsing: listen)
+        if address.port == 0 {
+            // The development identity provider's issuer names the gateway's URL, so the port is fixed up front.
+            address.port = try ReservedPort(host: address.host.contains(":") ? "127.0.0.1" : address.host).port
+        }
         let logger = LoggingSetup.logger(level: logLevel)
         try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let stateFile = URL(fileURLWithPath: data).appendingPathComponent("dev.json")
+        let host = address.host == "0.0.0.0" || address.host == "::" ? "127.0.0.1" : address.host
+        let endpoint = "http://\(host.contains(":") ? "[\(host)]" : host):\(address.port)"
+        let development = DevelopmentSettings(
+            issuer: endpoint + DevelopmentSettings.path,
+            keyFile: data + "/dev-idp-key.pem",
+            webClientSecret: try Self.webClientSecret(file: data + "/dev-idp-client-secret")
+        )
 
         try await withThrowingTaskGroup(of: Void.self) { group in
             let (ports, portContinuation) = AsyncStream<Int>.makeStream()
@@ -49,17 +61,9 @@ struct DevCommand: AsyncParsableCommand {
             let configuration = GatewayConfiguration(
                 server: ServerConfiguration(listen: address),
                 store: StoreConfiguration(dataDirectory: data),
-                agents: [
-                    DeclaredAgent(
-                        name: "echo",
-                        configuration: AgentRuntimeConfiguration(
-                            artifact: .endpoint(url: "http://127.0.0.1:\(echoPort)"),
-                            roleArn: DeclaredAgent.roleArn,
-                            description: "The example echo agent of portcullis dev",
-                            requestHeaderAllowlist: ["X-Tenant-Id"]
-                        )
-                    )
-                ]
+                auth: AuthConfiguration(issuers: [development.issuerConfiguration(clientSecretFile: data + "/dev-idp-client-secret")]),
+                agents: Self.agents(echoURL: "http://127.0.0.1:\(echoPort)", development: development),
+                development: development
             )
             let keyDirectory = configuration.keyRing.resolvedDirectory(store: configuration.store)
             if try KeyRing.load(directory: keyDirectory, environment: [:]).isSealed {
@@ -68,28 +72,30 @@ struct DevCommand: AsyncParsableCommand {
             let gateway = try await Gateway(configuration: configuration, logger: logger)
             let apiKey = try await Self.developmentKey(gateway: gateway, stateFile: stateFile)
             let accessKey = try await Self.developmentAccessKey(gateway: gateway, stateFile: stateFile)
-            guard let echoARN = try await gateway.runtimeARN(named: "echo") else {
-                throw ValidationError("The echo agent was not registered")
+            let bearerToken = try gateway.developmentToken(user: "alice", lifetime: 12 * 3600) ?? ""
+            guard let echoARN = try await gateway.runtimeARN(named: "echo"), let jwtARN = try await gateway.runtimeARN(named: "echo_jwt") else {
+                throw ValidationError("The example agents were not registered")
             }
             let resources = configuration.resources
-            let app = try gateway.makeApplication { channel in
-                let port = channel.localAddress?.port ?? address.port
-                let host = address.host == "0.0.0.0" || address.host == "::" ? "127.0.0.1" : address.host
-                let endpoint = "http://\(host.contains(":") ? "[\(host)]" : host):\(port)"
-                let invokeURL = "\(endpoint)/runtimes/\(PercentEncoding.encodeSegment(echoARN))/invocations"
-                let state: [String: Any] = [
-                    "endpoint": endpoint,
-                    "agentRuntimeArn": echoARN,
-                    "agentRuntimeId": String(echoARN.split(separator: "/").last ?? ""),
-                    "invokeUrl": invokeURL,
-                    "apiKey": apiKey.key,
-                    "apiKeyId": apiKey.id,
-                    "adminAccessKeyId": accessKey.id,
-                    "adminSecretAccessKey": accessKey.secret,
-                    "region": resources.region,
-                    "accountId": resources.accountId,
-                    "agents": ["echo": echoARN],
-                ]
+            let invokeURL = "\(endpoint)/runtimes/\(PercentEncoding.encodeSegment(echoARN))/invocations"
+            let state: JSONValue = .object([
+                "endpoint": .string(endpoint),
+                "agentRuntimeArn": .string(echoARN),
+                "agentRuntimeId": .string(String(echoARN.split(separator: "/").last ?? "")),
+                "invokeUrl": .string(invokeURL),
+                "apiKey": .string(apiKey.key),
+                "apiKeyId": .string(apiKey.id),
+                "adminAccessKeyId": .string(accessKey.id),
+                "adminSecretAccessKey": .string(accessKey.secret),
+                "issuer": .string(development.issuer),
+                "bearerToken": .string(bearerToken),
+                "bearerTokenUser": .string("alice"),
+                "signInUrl": .string(endpoint + "/auth/login?issuer=dev"),
+                "region": .string(resources.region),
+                "accountId": .string(resources.accountId),
+                "agents": .object(["echo": .string(echoARN), "echo_jwt": .string(jwtARN)]),
+            ])
+            let app = try gateway.makeApplication { _ in
                 do {
                     try Self.write(state, to: stateFile)
                 } catch {
@@ -99,7 +105,8 @@ struct DevCommand: AsyncParsableCommand {
                     """
 
                     Portcullis dev gateway on \(endpoint)   (details in \(stateFile.path))
-                    Agent 'echo': \(echoARN)
+                    Agent 'echo' (API keys, SigV4): \(echoARN)
+                    Agent 'echo_jwt' (tokens from the development IdP, \(development.issuer)): \(jwtARN)
                     Invoke it:
 
                       curl -sS -X POST '\(invokeURL)' \\
@@ -107,7 +114,8 @@ struct DevCommand: AsyncParsableCommand {
                         -H 'Content-Type: application/json' \\
                         -d '{"prompt": "hello"}'
 
-                    Stream: -d '{"stream": true, "count": 3}' -N.   Stop with Ctrl-C.
+                    Stream: -d '{"stream": true, "count": 3}' -N.   Sign in: \(endpoint)/auth/login?issuer=dev
+                    From a terminal: portcullis login --gateway \(endpoint) --issuer dev.   Stop with Ctrl-C.
 
                     """
                 )
@@ -116,6 +124,49 @@ struct DevCommand: AsyncParsableCommand {
             try await app.runService()
             group.cancelAll()
         }
+    }
+
+    /// `echo` for API keys and SigV4, `echo_jwt` for the development IdP's tokens.
+    static func agents(echoURL: String, development: DevelopmentSettings) -> [DeclaredAgent] {
+        [
+            DeclaredAgent(
+                name: "echo",
+                configuration: AgentRuntimeConfiguration(
+                    artifact: .endpoint(url: echoURL),
+                    roleArn: DeclaredAgent.roleArn,
+                    description: "The example echo agent of portcullis dev",
+                    requestHeaderAllowlist: ["X-Tenant-Id"]
+                )
+            ),
+            DeclaredAgent(
+                name: "echo_jwt",
+                configuration: AgentRuntimeConfiguration(
+                    artifact: .endpoint(url: echoURL),
+                    roleArn: DeclaredAgent.roleArn,
+                    description: "The echo agent behind a customJWTAuthorizer that trusts the development identity provider",
+                    requestHeaderAllowlist: ["X-Tenant-Id"],
+                    authorizerConfiguration: .object([
+                        "customJWTAuthorizer": CustomJWTAuthorizer(
+                            discoveryURL: development.issuer + CustomJWTAuthorizer.discoverySuffix,
+                            allowedClients: [DevelopmentSettings.cliClientId, DevelopmentSettings.webClientId],
+                            allowedScopes: ["agents:invoke"]
+                        ).json
+                    ])
+                )
+            ),
+        ]
+    }
+
+    /// The web client's secret, created once (0600) in the data directory.
+    static func webClientSecret(file: String) throws -> String {
+        if let data = FileManager.default.contents(atPath: file), let text = String(data: data, encoding: .utf8), text.count >= 32 {
+            return text.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        let secret = SecureRandom.alphanumeric(40)
+        guard FileManager.default.createFile(atPath: file, contents: Data(secret.utf8), attributes: [.posixPermissions: 0o600]) else {
+            throw ValidationError("Cannot write \(file)")
+        }
+        return secret
     }
 
     /// The API key remembered in dev.json if it still works, else a new admin key for all agents.
@@ -148,9 +199,10 @@ struct DevCommand: AsyncParsableCommand {
         return (issued.record.id, issued.secret)
     }
 
-    static func write(_ state: [String: Any], to file: URL) throws {
-        let data = try JSONSerialization.data(withJSONObject: state, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
-        try data.write(to: file, options: .atomic)
+    static func write(_ state: JSONValue, to file: URL) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        try encoder.encode(state).write(to: file, options: .atomic)
         try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: file.path)
     }
 }

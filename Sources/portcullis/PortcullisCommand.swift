@@ -8,7 +8,10 @@ struct PortcullisCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "portcullis",
         abstract: "A self-hosted, identity-first gateway and session runtime for AI agents, compatible with the AgentCore API.",
-        subcommands: [ServeCommand.self, DevCommand.self, APIKeyCommand.self, AccessKeyCommand.self, KeysCommand.self, EchoAgentCommand.self]
+        subcommands: [
+            ServeCommand.self, DevCommand.self, LoginCommand.self, LogoutCommand.self, InvokeCommand.self, APIKeyCommand.self,
+            AccessKeyCommand.self, KeysCommand.self, EchoAgentCommand.self,
+        ]
     )
 
     /// Runs Swift concurrency on NIO's event-loop threads, so request handling does not hop between the

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+@testable import PortcullisCore
 import Testing
 
 @Suite("The portcullis command line")
@@ -12,7 +13,7 @@ struct CLITests {
     func help() async throws {
         let binary = try #require(Self.binary)
         let commands = [
-            [], ["serve"], ["dev"], ["apikey"], ["apikey", "create"], ["apikey", "list"], ["apikey", "revoke"], ["accesskey"],
+            [], ["serve"], ["dev"], ["login"], ["logout"], ["invoke"], ["apikey"], ["apikey", "create"], ["apikey", "list"], ["apikey", "revoke"], ["accesskey"],
             ["accesskey", "create"], ["accesskey", "list"], ["accesskey", "revoke"], ["keys"], ["keys", "generate"], ["echo-agent"],
         ]
         for command in commands {
@@ -148,5 +149,72 @@ struct CLITests {
         process.terminate()
         process.waitUntilExit()
         #expect(process.terminationReason == .exit, "SIGTERM shuts the gateway down gracefully")
+    }
+
+    @Test(
+        "portcullis login (browser redirect to a loopback port, and the device flow), invoke with the kept token, logout",
+        .enabled(if: binary != nil, "build the portcullis product first")
+    )
+    func loginAndInvoke() async throws {
+        let binary = try #require(Self.binary)
+        let directory = try TemporaryDirectory()
+        defer { directory.cleanUp() }
+        let data = directory.path + "/state"
+        let home = ["PORTCULLIS_HOME": directory.path + "/home"]
+        let dev = try RunningProcess(binary, ["dev", "--listen", "127.0.0.1:0", "--data", data, "--log-level", "warning"])
+        defer { dev.terminate() }
+        let endpoint = try await dev.waitFor(#"Portcullis dev gateway on (http://[0-9.:]+)"#, timeout: .seconds(60))
+        let state = try TestGateway.json(try String(contentsOfFile: data + "/dev.json", encoding: .utf8))
+        #expect(state["issuer"] as? String == endpoint + "/dev-idp")
+        #expect((state["agents"] as? [String: String])?["echo_jwt"] != nil)
+
+        // dev.json's bearer token works on the JWT runtime and nowhere else.
+        let jwtARN = try #require((state["agents"] as? [String: String])?["echo_jwt"])
+        let bearer = try #require(state["bearerToken"] as? String)
+        try await TestBrowser.with { (browser: TestBrowser) async throws in
+            var request = HTTPClientRequest(url: endpoint + "/runtimes/\(PercentEncoding.encodeSegment(jwtARN))/invocations")
+            request.method = .POST
+            request.headers.add(name: "Authorization", value: "Bearer \(bearer)")
+            request.body = .bytes(ByteBuffer(string: "{}"))
+            #expect(try await browser.client.execute(request, timeout: .seconds(30)).status == .ok)
+
+            // Browser sign-in from a terminal: the CLI prints the URL, the browser (this test) signs in as bob.
+            let login = try RunningProcess(binary, ["login", "--gateway", endpoint, "--issuer", "dev"], environment: home)
+            defer { login.terminate() }
+            let url = try await login.waitFor(#"Open this URL to sign in: (\S+)"#)
+            #expect(url.contains("client_id=portcullis-cli") && url.contains("code_challenge_method=S256"))
+            let page = try await browser.get(url)
+            let form = try TestBrowser.form(in: page.body, forUser: "bob")
+            let callback = try #require(try await browser.post(endpoint + form.action, form: form.fields).location)
+            #expect(callback.hasPrefix("http://127.0.0.1:"))
+            #expect(try await browser.get(callback).status == 200)
+            #expect(try await login.exitStatus() == 0, "\(login.output)")
+            #expect(login.output.contains("Signed in to \(endpoint) through dev"))
+            let tokens = directory.path + "/home/tokens.json"
+            let permissions = try FileManager.default.attributesOfItem(atPath: tokens)[.posixPermissions] as? Int
+            #expect(permissions == 0o600)
+            #expect(!login.output.contains(try #require(try String(contentsOfFile: tokens, encoding: .utf8).slice(from: "\"accessToken\" : \"", to: "\""))), "the token is never printed")
+
+            let invoked = try await ExternalProcess.run(binary, ["invoke", "--gateway", endpoint, "--data", data, "--agent", "echo_jwt", "--payload", #"{"prompt":"from the terminal"}"#], environment: home)
+            #expect(invoked.status == 0, "\(invoked.error)")
+            #expect((try TestGateway.json(invoked.output)["echo"] as? [String: String])?["prompt"] == "from the terminal")
+            let refused = try await ExternalProcess.run(binary, ["invoke", "--gateway", endpoint, "--data", data, "--agent", "echo"], environment: home)
+            #expect(refused.status != 0 && refused.error.contains("AccessDeniedException"), "the API-key runtime refuses tokens")
+
+            // The device flow: the CLI shows a code, the user approves it elsewhere.
+            let device = try RunningProcess(binary, ["login", "--gateway", endpoint, "--issuer", "dev", "--device"], environment: home)
+            defer { device.terminate() }
+            let code = try await device.waitFor(#"confirm the code ([A-Z]{4}-[A-Z]{4})"#)
+            let approved = try await browser.post(endpoint + "/dev-idp/device", form: [("user_code", code), ("user", "carol")])
+            #expect(approved.status == 200)
+            #expect(try await device.exitStatus() == 0, "\(device.output)")
+            let asCarol = try await ExternalProcess.run(binary, ["invoke", "--gateway", endpoint, "--data", data, "--agent", jwtARN], environment: home)
+            #expect(asCarol.status == 0, "\(asCarol.error)")
+
+            let logout = try await ExternalProcess.run(binary, ["logout", "--gateway", endpoint], environment: home)
+            #expect(logout.output.contains("Signed out"))
+            let after = try await ExternalProcess.run(binary, ["invoke", "--gateway", endpoint, "--data", data, "--agent", "echo_jwt"], environment: home)
+            #expect(after.status != 0 && after.error.contains("portcullis login"))
+        }
     }
 }

@@ -11,6 +11,8 @@ public struct GatewayConfiguration: Sendable, Equatable, Decodable {
     public var keyRing: KeyRingConfiguration
     public var logging: LoggingConfiguration
     public var agents: [DeclaredAgent]
+    /// Set only by `portcullis dev`; never read from a file.
+    public var development: DevelopmentSettings?
 
     public init(
         server: ServerConfiguration = ServerConfiguration(),
@@ -22,7 +24,8 @@ public struct GatewayConfiguration: Sendable, Equatable, Decodable {
         auth: AuthConfiguration = AuthConfiguration(),
         keyRing: KeyRingConfiguration = KeyRingConfiguration(),
         logging: LoggingConfiguration = LoggingConfiguration(),
-        agents: [DeclaredAgent] = []
+        agents: [DeclaredAgent] = [],
+        development: DevelopmentSettings? = nil
     ) {
         self.server = server
         self.store = store
@@ -34,6 +37,7 @@ public struct GatewayConfiguration: Sendable, Equatable, Decodable {
         self.keyRing = keyRing
         self.logging = logging
         self.agents = agents
+        self.development = development
     }
 
     /// The region and account used when the file names none.
@@ -57,6 +61,7 @@ public struct GatewayConfiguration: Sendable, Equatable, Decodable {
         self.keyRing = try container.value(.keyRing, default: KeyRingConfiguration())
         self.logging = try container.value(.logging, default: LoggingConfiguration())
         self.agents = try container.value(.agents, default: [])
+        self.development = nil
         try validate()
     }
 

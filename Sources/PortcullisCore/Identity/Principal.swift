@@ -1,6 +1,6 @@
 /// Who made a request, after authentication: one shape for every credential type so authorization, sessions
 /// and audit never care how the caller proved it.
-public struct Principal: Sendable, Equatable {
+public struct Principal: Sendable, Equatable, Codable {
     /// How the caller authenticated.
     public enum Method: String, Sendable, Codable {
         case apiKey = "api_key"

@@ -49,6 +49,18 @@ public enum JSONValue: Sendable, Hashable, Codable {
         return nil
     }
 
+    /// The elements of an array; empty for anything else.
+    public var arrayValue: [JSONValue] {
+        if case .array(let items) = self { return items }
+        return []
+    }
+
+    /// The members of an object, or `nil`.
+    public var objectValue: [String: JSONValue]? {
+        if case .object(let members) = self { return members }
+        return nil
+    }
+
     /// The string this value holds, or `nil`.
     public var stringValue: String? {
         if case .string(let value) = self { return value }

@@ -1,5 +1,7 @@
+import Foundation
 import Logging
 import PortcullisIdentity
+import PortcullisStore
 import PortcullisSessions
 import ServiceLifecycle
 
@@ -9,6 +11,7 @@ struct MaintenanceService: Service {
     let upstream: UpstreamClient
     let apiKeys: APIKeyAuthenticator
     let accessKeys: SigV4Authenticator
+    let browserSessions: any BrowserSessionStore
     let idempotency: IdempotencyGuard
     let interval: Duration
     let logger: Logger
@@ -31,6 +34,11 @@ struct MaintenanceService: Service {
             rounds += 1
             if rounds % 120 == 0 {
                 await idempotency.purge()
+                do {
+                    _ = try await browserSessions.purgeBrowserSessions(expiredBefore: Date())
+                } catch {
+                    logger.warning("could not purge expired browser sessions", metadata: ["error": "\(error)"])
+                }
             }
         }
         await apiKeys.flushUsage()

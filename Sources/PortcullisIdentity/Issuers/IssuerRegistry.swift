@@ -133,10 +133,11 @@ public final class IssuerRegistry: Sendable {
         return nil
     }
 
-    /// Fetches every issuer's metadata and keys, concurrently; failures are logged and retried in the background.
+    /// Fetches the metadata and keys of every issuer that has none yet, concurrently; failures are logged and
+    /// retried in the background.
     public func hydrate() async {
         await withTaskGroup(of: Void.self) { group in
-            for issuer in issuers { group.addTask { await issuer.refresh() } }
+            for issuer in issuers where issuer.status.lastSuccess == nil { group.addTask { await issuer.refresh() } }
         }
     }
 

@@ -131,6 +131,18 @@ public final class TrustedIssuer: Sendable {
 
     func isRefreshDue(at now: Date) -> Bool { state.withLock { $0.schedule.isDue(at: now) } }
 
+    /// Installs metadata and keys known in-process (the development identity provider's) as if they had been
+    /// fetched; background refreshes then keep them current from the key set URL.
+    public func preload(metadata: IssuerMetadata, keys: [VerificationKey]) {
+        let now = clock.now()
+        state.withLock { state in
+            state.metadata = metadata
+            state.keys = Dictionary(keys.map { ($0.keyId, $0) }) { first, _ in first }
+            state.schedule.fetched(at: now, maxAge: nil)
+            state.lastSuccess = now
+        }
+    }
+
     /// Fetches metadata and keys now, or waits for the fetch already in progress.
     public func refresh() async {
         let leads = state.withLock { state in

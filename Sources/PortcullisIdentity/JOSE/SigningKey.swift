@@ -84,6 +84,18 @@ public struct SigningKey: Sendable {
         return .object(members)
     }
 
+    /// The public half, pinned to the same algorithm, for verifying what this key signs.
+    public var verificationKey: VerificationKey {
+        let publicMaterial: VerificationKey.Material =
+            switch material {
+            case .rsa(let key): .rsa(key.publicKey)
+            case .p256(let key): .p256(key.publicKey)
+            case .ed25519(let key): .ed25519(key.publicKey)
+            case .hmac(let secret): .hmac(secret)
+            }
+        return VerificationKey(keyId: keyId, algorithm: algorithm, material: publicMaterial)
+    }
+
     /// A compact JWS over `payload`; `alg` and `kid` are set in the header, other members come from `header`.
     public func sign(payload: [UInt8], header extra: [String: JSONValue] = [:]) throws -> String {
         var header = extra

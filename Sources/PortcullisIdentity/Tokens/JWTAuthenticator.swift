@@ -38,46 +38,20 @@ public final class JWTAuthenticator: InboundAuthenticator {
         return principal
     }
 
-    /// Verifies a token without the cache (also used for ID tokens at sign-in, with their own audience rule).
+    /// Verifies an access token without the cache.
     func verify(_ token: String, now: Double) async throws(AuthenticationError) -> (Principal, VerifiedTokenCache.Entry) {
-        let jws: CompactJWS
-        do {
-            jws = try CompactJWS(token, maxBytes: registry.maxTokenBytes)
-        } catch {
-            throw AuthenticationError(error.code == .tooLarge ? .tokenTooLarge : .malformedToken, error.detail)
-        }
-        let claims = try JWTClaims(payload: jws.payload)
-        guard let (issuer, canonicalIssuer) = await registry.issuer(for: claims) else {
-            throw AuthenticationError(.untrustedIssuer, "no trusted issuer for iss '\(claims.issuer.prefix(200))'")
-        }
-        let configuration = issuer.configuration
-        guard token.utf8.count <= configuration.maxTokenBytes else {
-            throw AuthenticationError(.tokenTooLarge, "\(token.utf8.count) bytes; issuer \(issuer.name) allows \(configuration.maxTokenBytes)")
-        }
-        guard configuration.algorithms.contains(jws.header.algorithm) else {
-            throw AuthenticationError(.invalidSignature, "\(jws.header.algorithm.rawValue) is not allowed for issuer \(issuer.name)")
-        }
-        guard let keyId = jws.header.keyId else {
-            throw AuthenticationError(.unknownSigningKey, "the token has no kid")
-        }
-        guard let key = await issuer.key(for: keyId) else {
-            throw AuthenticationError(
-                issuer.status.keyIds.isEmpty && issuer.status.lastFailure != nil ? .issuerUnavailable : .unknownSigningKey,
-                "issuer \(issuer.name) has no key '\(keyId.prefix(64))'"
-            )
-        }
-        do {
-            try jws.verify(with: key)
-        } catch {
-            throw AuthenticationError(.invalidSignature, error.detail)
-        }
-        let leeway = Double(configuration.leewaySeconds)
-        try claims.checkTimes(now: now, leeway: leeway)
-        try issuer.checkType(jws.header)
-        try issuer.profile.check(claims, header: jws.header, metadataIssuer: issuer.metadataIssuer ?? canonicalIssuer, configuration: configuration)
-        let principal = try issuer.principal(for: claims, canonicalIssuer: canonicalIssuer)
-        try issuer.checkAudience(claims, clientId: principal.clientId)
-        let entry = VerifiedTokenCache.Entry(principal: principal, validUntil: claims.expiresAt + leeway, issuer: issuer, keyId: keyId)
-        return (principal, entry)
+        let verified = try await SignedTokenVerifier(registry: registry).verify(token, now: now)
+        let issuer = verified.issuer
+        try issuer.checkType(verified.header)
+        try issuer.profile.check(
+            verified.claims,
+            header: verified.header,
+            metadataIssuer: issuer.metadataIssuer ?? verified.canonicalIssuer,
+            configuration: issuer.configuration
+        )
+        let principal = try issuer.principal(for: verified.claims, canonicalIssuer: verified.canonicalIssuer)
+        try issuer.checkAudience(verified.claims, clientId: principal.clientId)
+        let validUntil = verified.claims.expiresAt + Double(issuer.configuration.leewaySeconds)
+        return (principal, VerifiedTokenCache.Entry(principal: principal, validUntil: validUntil, issuer: issuer, keyId: verified.keyId))
     }
 }

@@ -82,6 +82,19 @@ enum SQLiteMigrations {
                     """
             )
         }
+        migrator.registerMigration("v3-browser-sessions") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE browser_session (
+                        id_hash BLOB PRIMARY KEY NOT NULL,
+                        principal BLOB NOT NULL,
+                        created_at REAL NOT NULL,
+                        expires_at REAL NOT NULL
+                    );
+                    CREATE INDEX browser_session_expires_at ON browser_session(expires_at);
+                    """
+            )
+        }
         return migrator
     }
 }

@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Synchronization
 
 /// Runs a program to completion, collecting its output.
 struct ExternalProcess {
@@ -60,5 +61,64 @@ struct ExternalProcess {
         }
         let local = FileManager.default.currentDirectoryPath + "/.venv/bin/python"
         return FileManager.default.isExecutableFile(atPath: local) ? local : nil
+    }
+}
+
+/// A program running beside the test, its output collected as it comes, so a test can act on what it prints.
+final class RunningProcess: Sendable {
+    private let process: Process
+    private let collected = Mutex("")
+
+    init(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        self.process = process
+        output.fileHandleForReading.readabilityHandler = { [self] handle in
+            let data = handle.availableData
+            if data.isEmpty {
+                handle.readabilityHandler = nil
+            } else {
+                self.collected.withLock { $0 += String(decoding: data, as: UTF8.self) }
+            }
+        }
+        try process.run()
+    }
+
+    var output: String { collected.withLock { $0 } }
+
+    /// Waits until the output matches `pattern` (a regular expression with one capture group); returns the capture.
+    func waitFor(_ pattern: String, timeout: Duration = .seconds(30)) async throws -> String {
+        let expression = try NSRegularExpression(pattern: pattern)
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            let text = output
+            if let match = expression.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)), let range = Range(match.range(at: 1), in: text) {
+                return String(text[range])
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw TestFailure("no output matching \(pattern) within \(timeout): \(output)")
+    }
+
+    /// Waits for the program to exit; returns its status.
+    func exitStatus(timeout: Duration = .seconds(60)) async throws -> Int32 {
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning {
+            guard ContinuousClock.now < deadline else {
+                process.terminate()
+                throw TestFailure("still running after \(timeout): \(output)")
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        return process.terminationStatus
+    }
+
+    func terminate() {
+        if process.isRunning { process.terminate() }
     }
 }

@@ -19,6 +19,28 @@ struct TestGateway: Sendable {
     var baseURL: String { "http://127.0.0.1:\(port)" }
     var names: ResourceNames { gateway.configuration.resources }
 
+    /// Starts a gateway in dev mode — with the development identity provider on its own port — for `body`.
+    static func runDevelopment<T: Sendable>(
+        clock: any WallClock = SystemWallClock(),
+        _ body: (TestGateway) async throws -> T
+    ) async throws -> T {
+        let port = try RefusingPort.free()
+        let directory = try TemporaryDirectory()
+        defer { directory.cleanUp() }
+        let secretFile = directory.path + "/client-secret"
+        try "test-client-secret-0123456789abcdefghij".write(toFile: secretFile, atomically: true, encoding: .utf8)
+        let development = DevelopmentSettings(
+            issuer: "http://127.0.0.1:\(port)\(DevelopmentSettings.path)",
+            keyFile: directory.path + "/dev-idp-key.pem",
+            webClientSecret: "test-client-secret-0123456789abcdefghij"
+        )
+        return try await run(clock: clock, configure: { configuration in
+            configuration.server.listen = ListenAddress(host: "127.0.0.1", port: port)
+            configuration.auth.issuers = [development.issuerConfiguration(clientSecretFile: secretFile)]
+            configuration.development = development
+        }, body)
+    }
+
     /// Starts a gateway for the duration of `body`.
     static func run<T: Sendable>(
         clock: any WallClock = SystemWallClock(),

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Logging
 import NIOCore
+import PortcullisGateway
 import ServiceLifecycle
 
 /// A logger that only reports problems, so test output stays readable.
@@ -52,35 +53,17 @@ func withRunningApplication<App: ApplicationProtocol, T: Sendable>(
     }
 }
 
-/// A loopback port that is bound but never listens, so connecting to it is refused for as long as this lives —
-/// unlike a port freed after use, which a server started by a parallel test may take.
-final class RefusingPort: Sendable {
-    let descriptor: CInt
-    let port: Int
+/// A loopback port nothing answers on, for as long as it lives — unlike a port freed after use, which a server
+/// started by a parallel test may take.
+typealias RefusingPort = ReservedPort
 
-    init() throws {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let named = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
-        }
-        guard descriptor >= 0, bound == 0, named == 0 else { throw TestFailure("could not reserve a port") }
-        self.descriptor = descriptor
-        self.port = Int(UInt16(bigEndian: address.sin_port))
-    }
-
-    deinit {
-        close(descriptor)
-    }
-
+extension ReservedPort {
     var url: String { "http://127.0.0.1:\(port)" }
+
+    /// A loopback port free right now, for a server that must know its URL before it binds.
+    static func free() throws -> Int {
+        try ReservedPort().port
+    }
 }
 
 struct TestFailure: Error, CustomStringConvertible {

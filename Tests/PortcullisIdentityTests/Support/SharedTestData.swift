@@ -29,16 +29,6 @@ enum SharedTestData {
 }
 
 extension JSONValue {
-    var arrayValue: [JSONValue] {
-        if case .array(let items) = self { return items }
-        return []
-    }
-
-    var objectValue: [String: JSONValue]? {
-        if case .object(let members) = self { return members }
-        return nil
-    }
-
     var intValue: Int? {
         if case .number(let value) = self { return Int(value) }
         return nil

@@ -1,12 +1,10 @@
-import PortcullisCore
-
-/// Decoded query parameters. A name given twice keeps its first value; malformed escapes make the whole query
+/// Decoded query parameters (and `application/x-www-form-urlencoded` bodies). A name given twice keeps its first value; malformed escapes make the whole query
 /// invalid rather than silently dropping a parameter.
-struct QueryParameters: Sendable {
+public struct QueryParameters: Sendable {
     private var values: [String: String] = [:]
-    private(set) var isValid = true
+    public private(set) var isValid = true
 
-    init(_ rawQuery: String?) {
+    public init(_ rawQuery: String?) {
         guard let rawQuery, !rawQuery.isEmpty else { return }
         for pair in rawQuery.split(separator: "&", omittingEmptySubsequences: true) {
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
@@ -20,16 +18,16 @@ struct QueryParameters: Sendable {
         }
     }
 
-    subscript(name: String) -> String? { values[name] }
+    public subscript(name: String) -> String? { values[name] }
 
     /// Every parameter whose name starts with `prefix` (compared case-insensitively).
-    func withPrefix(_ prefix: String) -> [(name: String, value: String)] {
+    public func withPrefix(_ prefix: String) -> [(name: String, value: String)] {
         let lowered = prefix.lowercased()
         return values.filter { $0.key.lowercased().hasPrefix(lowered) }.map { ($0.key, $0.value) }.sorted { $0.name < $1.name }
     }
 
     /// Throws `ValidationException` when the query had a malformed escape.
-    func validate() throws(AgentCoreError) {
+    public func validate() throws(AgentCoreError) {
         guard isValid else { throw AgentCoreError.cannotParse("The query string has a malformed percent escape") }
     }
 }
