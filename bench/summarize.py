@@ -7,7 +7,14 @@ import sys
 
 raw, conns, lo_conns = sys.argv[1], sys.argv[2], sys.argv[3]
 ticks_per_second = os.sysconf("SC_CLK_TCK")
-names = {"a": "direct → upstream (nginx)", "b": "nginx reverse proxy, no auth", "c": "portcullis, API key + forwarding"}
+names = {
+    "a": "direct → upstream (nginx)",
+    "b": "nginx reverse proxy, no auth",
+    "c": "portcullis, API key + forwarding",
+    "d": "portcullis, RS256 JWT (token cache warm)",
+    "e": "portcullis, RS256 JWT (token cache off)",
+}
+peers = [peer for peer in "abcde" if glob.glob(f"{raw}/{peer}-c*-round*.txt")]
 
 
 def to_ms(text):
@@ -29,7 +36,7 @@ def parse(path):
 
 def table(c):
     results = {}
-    for peer in "abc":
+    for peer in peers:
         runs = [parse(p) for p in sorted(glob.glob(f"{raw}/{peer}-c{c}-round*.txt"))]
         results[peer] = {k: statistics.median([r[k] for r in runs if r[k] is not None]) if any(r[k] is not None for r in runs) else None
                          for k in ("rps", "p50", "p99", "cpu_us")}
@@ -38,15 +45,20 @@ def table(c):
     print(f"\n**-c{c}** (median of {len(runs)} rounds; wrk -t2, 2 cores shared by wrk, upstream and proxy)\n")
     print("| peer | req/s | vs direct | vs nginx proxy | p50 | p99 | proxy CPU µs/req | non-2xx |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
-    for peer in "abc":
+    for peer in peers:
         r = results[peer]
         cpu = f"{r['cpu_us']:.0f}" if r["cpu_us"] else "–"
         print(f"| {peer} {names[peer]} | {r['rps']:,.0f} | {r['rps'] / results['a']['rps']:.2f}x | "
               f"{r['rps'] / results['b']['rps']:.2f}x | {r['p50']:.2f} ms | {r['p99']:.2f} ms | {cpu} | {r['errors']} |")
-    print(f"\nPer-round req/s: " + "; ".join(f"{p}: {results[p]['all_rps']}" for p in "abc"))
+    print(f"\nPer-round req/s: " + "; ".join(f"{p}: {results[p]['all_rps']}" for p in peers))
     added = results["c"]["p99"] - results["a"]["p99"]
     print(f"\nPortcullis reaches **{results['c']['rps'] / results['b']['rps']:.0%}** of the nginx proxy's requests/s; "
           f"p99 added over direct: **{added:.2f} ms** (nginx proxy adds {results['b']['p99'] - results['a']['p99']:.2f} ms).")
+    if "d" in results and "e" in results:
+        cost = 1 - results["d"]["rps"] / results["c"]["rps"]
+        verify = (results["e"]["cpu_us"] or 0) - (results["d"]["cpu_us"] or 0)
+        print(f"\nJWT with the token cache costs **{cost:.1%}** of API-key throughput (d vs c); without the cache each "
+              f"request spends **{verify:.0f} µs** more CPU (e − d), the cold RS256 verification on one core.")
 
 
 print("# Portcullis benchmark\n")

@@ -1,6 +1,7 @@
 import Foundation
 @testable import PortcullisCore
 @testable import PortcullisIdentity
+import Synchronization
 import Testing
 
 /// Tokens shaped exactly like each provider's (claims and issuers from their documentation), served by a local
@@ -121,6 +122,11 @@ struct IssuerProfileTests {
             #expect(v2.clientId == "b0b5c4ab-1b14-4a17-b3e5-10a3e7e1b2c9" && v1.clientId == v2.clientId, "azp (v2) and appid (v1)")
             #expect(v2.displayName == "abeli@microsoft.com")
             #expect(!v2.groupsIncomplete && v2.groups.count == 1)
+            #expect(provider.state.withLock { $0.lastKeySetQuery } == nil)
+            var withAppId = configuration
+            withAppId.appId = Self.apiClientId
+            #expect(try await Self.authenticate(provider, withAppId, Self.entraV2()).success != nil)
+            #expect(provider.state.withLock { $0.lastKeySetQuery } == "appid=\(Self.apiClientId)", "keys fetched with ?appid=")
             // Another tenant's token does not come from this issuer.
             let foreign = try await Self.authenticate(provider, configuration, Self.entraV2(tenant: Self.otherTenant))
             #expect(foreign.failure?.failure == .untrustedIssuer)

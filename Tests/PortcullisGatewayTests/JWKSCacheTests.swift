@@ -145,6 +145,23 @@ struct JWKSCacheTests {
         }
     }
 
+    @Test("a key set over the size limit is refused and the keys already known stay")
+    func oversizedKeySet() async throws {
+        try await TestIdentityProvider.run { provider in
+            let clock = ManualClock()
+            let authenticator = Self.authenticator(provider, clock: clock, keySet: KeySetConfiguration(maxBytes: 4096))
+            await authenticator.registry.hydrate()
+            let issuer = try #require(authenticator.registry.issuer(named: "test"))
+            #expect(issuer.status.keyIds == ["key-1"])
+            provider.state.withLock { $0.extraJWKs = (0..<40).map { .object(["kty": .string("oct"), "kid": .string("filler-\($0)"), "k": .string(String(repeating: "A", count: 200))]) } }
+            await issuer.refresh()
+            #expect(issuer.status.lastFailure?.contains("4096") == true, "\(issuer.status.lastFailure ?? "")")
+            #expect(issuer.status.keyIds == ["key-1"])
+            let verdict = try await Self.accepts(authenticator, provider.token(now: clock.now()))
+            #expect(verdict)
+        }
+    }
+
     @Test("the verified-token cache skips re-verification but never outlives the token or its key")
     func verifiedTokenCache() async throws {
         try await TestIdentityProvider.run { provider in

@@ -57,7 +57,7 @@ struct InvocationGate: Sendable {
         }
         try Self.applyUser(request.headers, to: &principal)
         let resolved = try await resolver.resolve(target)
-        try authorize(principal, for: resolved, challenge: challenge(for: resolved, authority: request.authority))
+        try authorize(principal, for: resolved, authority: request.authority)
         return AdmittedInvocation(principal: principal, resolved: resolved)
     }
 
@@ -77,10 +77,10 @@ struct InvocationGate: Sendable {
     /// Whether `principal` may invoke the runtime. Runtimes with a `customJWTAuthorizer` take only bearer tokens
     /// that satisfy it (as AgentCore refuses SigV4 on them); the others take API keys and SigV4. A key scoped to
     /// other agents is refused.
-    func authorize(_ principal: Principal, for resolved: ResolvedRuntime, challenge: BearerChallenge) throws(AgentCoreError) {
+    func authorize(_ principal: Principal, for resolved: ResolvedRuntime, authority: String?) throws(AgentCoreError) {
         let name = resolved.runtime.name
         if resolved.configuration.requiresJWTBearer {
-            try authorizerCheck.check(principal, against: resolved.authorizer, runtimeName: name, challenge: challenge)
+            try authorizerCheck.check(principal, against: resolved.authorizer, runtimeName: name, challenge: challenge(for: resolved, authority: authority))
         } else if principal.method == .jwt {
             throw AgentCoreError(.accessDenied, "Agent runtime \(name) has no customJWTAuthorizer and does not accept bearer tokens")
         }

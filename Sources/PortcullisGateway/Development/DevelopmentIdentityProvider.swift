@@ -191,16 +191,14 @@ final class DevelopmentIdentityProvider: Sendable {
     func pollDevice(_ deviceCode: String, clientId: String) -> DevicePoll {
         let now = clock.now()
         return state.withLock { state in
-            guard var grant = state.devices[deviceCode], grant.clientId == clientId, grant.expiresAt > now else { return .expired }
+            guard let grant = state.devices[deviceCode], grant.clientId == clientId, grant.expiresAt > now else { return .expired }
             if grant.user != nil {
                 state.devices.removeValue(forKey: deviceCode)
                 return .approved(grant)
             }
-            defer { state.devices[deviceCode]?.lastPoll = now }
-            if let last = grant.lastPoll, now.timeIntervalSince(last) < 0.5 {
-                grant.lastPoll = now
-                return .slowDown
-            }
+            // Polling faster than the announced interval (1 s, half of it tolerated) is told to slow down.
+            state.devices[deviceCode]?.lastPoll = now
+            if let last = grant.lastPoll, now.timeIntervalSince(last) < 0.5 { return .slowDown }
             return .pending
         }
     }

@@ -28,11 +28,14 @@ final class PendingSignIns: Sendable {
     }
 
     /// Records a sign-in; returns its `state` and the binding cookie's value.
-    func start(_ makePending: (_ bindingHash: [UInt8]) -> Pending) -> (state: String, binding: String) {
+    func start(issuerName: String, nonce: String, pkce: PKCE, redirectURI: String, returnTo: String) -> (state: String, binding: String) {
         let state = PKCE.randomToken()
         let binding = PKCE.randomToken()
-        let entry = makePending(BrowserSessions.hash(binding))
         let now = clock.now()
+        let entry = Pending(
+            issuerName: issuerName, nonce: nonce, pkce: pkce, redirectURI: redirectURI, returnTo: returnTo,
+            bindingHash: BrowserSessions.hash(binding), startedAt: now
+        )
         pending.withLock { pending in
             if pending.count >= Self.capacity {
                 pending = pending.filter { now.timeIntervalSince($0.value.startedAt) < Self.lifetime }

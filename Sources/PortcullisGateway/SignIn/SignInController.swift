@@ -57,12 +57,7 @@ struct SignInController: Sendable {
         let redirectURI = base + "/auth/callback"
         let nonce = PKCE.randomToken()
         let pkce = PKCE()
-        let (state, binding) = pending.start { bindingHash in
-            PendingSignIns.Pending(
-                issuerName: issuer.name, nonce: nonce, pkce: pkce, redirectURI: redirectURI, returnTo: returnTo,
-                bindingHash: bindingHash, startedAt: Date()
-            )
-        }
+        let (state, binding) = pending.start(issuerName: issuer.name, nonce: nonce, pkce: pkce, redirectURI: redirectURI, returnTo: returnTo)
         let client = OAuthClient(clientId: signIn.clientId, clientSecret: clientSecrets[issuer.name])
         let location = client.authorizationURL(endpoint: endpoint, redirectURI: redirectURI, scopes: signIn.scopes, state: state, nonce: nonce, pkce: pkce)
         var headers: HTTPFields = [.location: location, .cacheControl: "no-store"]

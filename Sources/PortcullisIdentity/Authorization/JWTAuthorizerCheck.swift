@@ -15,12 +15,12 @@ public struct JWTAuthorizerCheck: Sendable {
     /// - Parameters:
     ///   - authorizer: the runtime's authorizer; `nil` when its stored configuration cannot be read (every token is
     ///     then refused).
-    ///   - challenge: the bearer challenge for this resource, carrying its metadata URL.
+    ///   - challenge: the bearer challenge for this resource, carrying its metadata URL; built only for a refusal.
     public func check(
         _ principal: Principal,
         against authorizer: CustomJWTAuthorizer?,
         runtimeName: String,
-        challenge: BearerChallenge
+        challenge: @autoclosure () -> BearerChallenge
     ) throws(AgentCoreError) {
         guard let authorizer else {
             throw AgentCoreError(.accessDenied, "Agent runtime \(runtimeName) has an authorizer configuration that cannot be read")
@@ -35,16 +35,16 @@ public struct JWTAuthorizerCheck: Sendable {
             throw AgentCoreError(.accessDenied, "Agent runtime \(runtimeName) names an identity provider this gateway does not trust")
         }
         guard principal.issuerName == issuer.name else {
-            throw AuthenticationFailure.untrustedIssuer.error(challenge: challenge)
+            throw AuthenticationFailure.untrustedIssuer.error(challenge: challenge())
         }
         if let allowed = authorizer.allowedAudience, !principal.audiences.contains(where: allowed.contains) {
-            throw AuthenticationFailure.wrongAudience.error(challenge: challenge)
+            throw AuthenticationFailure.wrongAudience.error(challenge: challenge())
         }
         if let allowed = authorizer.allowedClients, !(principal.clientId.map(allowed.contains) ?? false) {
-            throw AuthenticationFailure.wrongClient.error(challenge: challenge)
+            throw AuthenticationFailure.wrongClient.error(challenge: challenge())
         }
         if let allowed = authorizer.allowedScopes, !principal.scopes.contains(where: allowed.contains) {
-            var insufficient = challenge
+            var insufficient = challenge()
             insufficient.error = "insufficient_scope"
             insufficient.errorDescription = "The token needs one of the scopes this agent accepts"
             insufficient.scope = allowed.joined(separator: " ")

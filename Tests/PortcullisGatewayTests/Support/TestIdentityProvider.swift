@@ -18,6 +18,8 @@ final class TestIdentityProvider: Sendable {
         var cacheControl: String?
         var discoveryFetches = 0
         var keySetFetches = 0
+        /// The query of the last key-set request (Entra apps with custom keys add `appid`).
+        var lastKeySetQuery: String?
         /// The `iss` the discovery document names; the provider's own URL unless a test mimics a vendor.
         var issuer: String?
     }
@@ -59,9 +61,10 @@ final class TestIdentityProvider: Sendable {
             ])
             return Self.json(document, cacheControl: nil)
         }
-        router.get("/jwks.json") { _, _ -> Response in
+        router.get("/jwks.json") { request, _ -> Response in
             let (down, keys, cacheControl) = provider.state.withLock { state -> (Bool, [JSONValue], String?) in
                 state.keySetFetches += 1
+                state.lastKeySetQuery = request.uri.query
                 return (state.isDown, state.signingKeys.map(\.publicJWK) + state.extraJWKs, state.cacheControl)
             }
             if down { return Response(status: .serviceUnavailable) }
