@@ -31,6 +31,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
+        // The Cedar policy language, standalone: no dependencies, nothing of Portcullis.
+        .target(name: "Cedar", swiftSettings: strictSettings),
         .target(
             name: "PortcullisCore",
             dependencies: [
@@ -65,6 +67,15 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .target(
+            name: "PortcullisPolicy",
+            dependencies: [
+                "Cedar",
+                "PortcullisCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .target(
             name: "PortcullisSessions",
             dependencies: [
                 "PortcullisCore",
@@ -78,7 +89,9 @@ let package = Package(
                 "PortcullisCore",
                 "PortcullisStore",
                 "PortcullisIdentity",
+                "PortcullisPolicy",
                 "PortcullisSessions",
+                "Cedar",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -93,6 +106,7 @@ let package = Package(
                 .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
             ],
@@ -117,6 +131,8 @@ let package = Package(
                 "PortcullisStore",
                 "PortcullisIdentity",
                 "PortcullisGateway",
+                "PortcullisPolicy",
+                "Cedar",
                 "EchoAgent",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -128,6 +144,28 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "CedarBench",
+            dependencies: ["Cedar"],
+            path: "bench/CedarBench",
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "PolicyBench",
+            dependencies: ["Cedar", "PortcullisCore", "PortcullisPolicy"],
+            path: "bench/PolicyBench",
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "CedarTests",
+            dependencies: ["Cedar"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "PortcullisPolicyTests",
+            dependencies: ["Cedar", "PortcullisCore", "PortcullisPolicy"],
             swiftSettings: strictSettings
         ),
         .testTarget(
@@ -162,6 +200,7 @@ let package = Package(
                 "PortcullisIdentity",
                 "PortcullisSessions",
                 "PortcullisGateway",
+                "PortcullisPolicy",
                 "EchoAgent",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -10,8 +10,10 @@
 #   c 19083  portcullis serve, API-key auth, a fixed session id, forwarding to a
 #   d 19083  the same gateway, an RS256 bearer token on a customJWTAuthorizer runtime (verified-token cache warm)
 #   e 19084  a second gateway with the verified-token cache off: every request verifies the RS256 signature
+# Every Portcullis request is authorized by the shipped Cedar policies (policies/) and its decision logged.
 # Knobs: DURATION (15s) ROUNDS (3) CONNS (64) LO_CONNS (8) WARMUP (3s) RUN_DIR (/tmp/portcullis-bench)
 #        RESULTS_DIR (bench/results) SKIP_BUILD=1 (use the existing release build)
+#        RECORD_ALLOWED (summary): policies.recordAllowed of the gateways (none | summary | full)
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -110,6 +112,9 @@ server:
   listen: "127.0.0.1:$port"
 store:
   dataDirectory: $RUN/portcullis-$variant
+policies:
+  directory: $ROOT/policies
+  recordAllowed: ${RECORD_ALLOWED:-summary}
 logging:
   level: warning
 auth:

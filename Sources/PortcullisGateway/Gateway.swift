@@ -1,3 +1,4 @@
+import Cedar
 import Foundation
 public import Hummingbird
 import HummingbirdCore
@@ -8,6 +9,7 @@ import NIOPosix
 import NIOSSL
 public import PortcullisCore
 public import PortcullisIdentity
+public import PortcullisPolicy
 import PortcullisSessions
 public import PortcullisStore
 import ServiceLifecycle
@@ -29,6 +31,9 @@ public struct Gateway: Sendable {
     public let keyRing: KeyRing
     public let accessKeys: AccessKeyService
     let sigV4Authenticator: SigV4Authenticator
+    /// The Cedar policies in force, reloaded as their directory changes.
+    public let policies: PolicyDirectory
+    let decisionLog: DecisionLog
     /// `portcullis dev`'s identity provider, when the gateway runs in dev mode.
     let developmentProvider: DevelopmentIdentityProvider?
     let browserSessions: BrowserSessions
@@ -50,6 +55,17 @@ public struct Gateway: Sendable {
         self.configuration = configuration
         self.logger = logger
         self.store = try SQLiteStore(path: try configuration.store.sqlitePath(), logger: logger)
+        do {
+            self.policies = try PolicyDirectory(path: configuration.policies.directory, now: clock.now())
+        } catch {
+            throw ConfigurationError("policies: the directory \(configuration.policies.directory) cannot be put in force:\n" + error.description)
+        }
+        self.decisionLog = DecisionLog(store: store, recordAllowed: configuration.policies.recordAllowed, logger: logger)
+        await decisionLog.save(policies.engine.current, at: clock.now())
+        logger.info(
+            "policies in force",
+            metadata: ["directory": "\(policies.path)", "digest": "\(policies.status.activeDigest)", "policies": "\(policies.engine.current.policies.policies.count)"]
+        )
         self.apiKeyAuthenticator = APIKeyAuthenticator(
             store: store,
             clock: clock,
@@ -136,11 +152,13 @@ public struct Gateway: Sendable {
         let isTLS = server.tls != nil
         let authenticators = AuthenticatorChain([apiKeyAuthenticator, jwtAuthenticator, sigV4Authenticator])
         let baseURL = PublicBaseURL(configured: server.publicURL, isTLS: isTLS)
+        let access = AccessPolicy(engine: policies.engine, log: decisionLog, clock: clock)
         let gate = InvocationGate(
             authenticators: authenticators,
             signatures: sigV4Authenticator,
             authorizerCheck: JWTAuthorizerCheck(registry: issuers),
             resolver: resolver,
+            access: access,
             names: configuration.resources,
             baseURL: baseURL,
             logger: logger
@@ -148,7 +166,7 @@ public struct Gateway: Sendable {
 
         let router = Router(context: GatewayRequestContext.self)
         router.middlewares.add(EnvelopeMiddleware())
-        HealthController(store: store).register(on: router)
+        HealthController(store: store, policies: policies).register(on: router)
         ProtectedResourceController(resolver: resolver, issuers: issuers, names: configuration.resources, baseURL: baseURL).register(on: router)
         SignInController(
             issuers: issuers,
@@ -176,6 +194,7 @@ public struct Gateway: Sendable {
             ControlPlaneController(
                 registry: registry,
                 authenticators: authenticators,
+                access: access,
                 idempotency: idempotency,
                 names: configuration.resources,
                 maxBodyBytes: configuration.limits.maxControlPlaneBodyBytes,
@@ -223,12 +242,23 @@ public struct Gateway: Sendable {
             services: [
                 UpstreamClientService(client: upstream),
                 IssuerRefreshService(issuers: issuers, logger: logger),
+                PolicyReloadService(
+                    policies: policies,
+                    log: decisionLog,
+                    interval: configuration.policies.reloadIntervalSeconds > 0
+                        ? .milliseconds(Int64(configuration.policies.reloadIntervalSeconds * 1000)) : nil,
+                    logger: logger
+                ),
+                DecisionLogService(log: decisionLog),
                 MaintenanceService(
                     sessions: sessions,
                     upstream: upstream,
                     apiKeys: apiKeyAuthenticator,
                     accessKeys: sigV4Authenticator,
                     browserSessions: store,
+                    decisions: store,
+                    policies: policies,
+                    decisionRetention: TimeInterval(configuration.policies.decisionRetentionDays) * 86_400,
                     idempotency: idempotency,
                     interval: .seconds(30),
                     logger: logger

@@ -24,6 +24,9 @@ struct DevCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Data directory for the database and dev.json.")
     var data: String = ".portcullis"
 
+    @Option(name: .long, help: "The Cedar policy directory (reloaded as it changes).")
+    var policies: String = PolicyConfiguration().directory
+
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error.")
     var logLevel: String = "info"
 
@@ -62,6 +65,7 @@ struct DevCommand: AsyncParsableCommand {
                 server: ServerConfiguration(listen: address),
                 store: StoreConfiguration(dataDirectory: data),
                 auth: AuthConfiguration(issuers: [development.issuerConfiguration(clientSecretFile: data + "/dev-idp-client-secret")]),
+                policies: PolicyConfiguration(directory: policies),
                 agents: Self.agents(echoURL: "http://127.0.0.1:\(echoPort)", development: development),
                 development: development
             )
@@ -116,6 +120,7 @@ struct DevCommand: AsyncParsableCommand {
 
                     Stream: -d '{"stream": true, "count": 3}' -N.   Sign in: \(endpoint)/auth/login?issuer=dev
                     From a terminal: portcullis login --gateway \(endpoint) --issuer dev.   Stop with Ctrl-C.
+                    Policies: \(policies)/ (Cedar; edits apply within 2 s; portcullis policy explain <x-amzn-RequestId> says why a call was denied)
 
                     """
                 )

@@ -30,7 +30,7 @@ struct StoreOptions: ParsableArguments {
         return configuration.keyRing.resolvedDirectory(store: configuration.store)
     }
 
-    private func configuration() throws -> GatewayConfiguration {
+    func configuration() throws -> GatewayConfiguration {
         guard data == nil || config == nil else {
             throw ValidationError("Give either --data or --config, not both")
         }

@@ -15,6 +15,7 @@ struct CLITests {
         let commands = [
             [], ["serve"], ["dev"], ["login"], ["logout"], ["invoke"], ["apikey"], ["apikey", "create"], ["apikey", "list"], ["apikey", "revoke"], ["accesskey"],
             ["accesskey", "create"], ["accesskey", "list"], ["accesskey", "revoke"], ["keys"], ["keys", "generate"], ["echo-agent"],
+            ["policy"], ["policy", "validate"], ["policy", "test"], ["policy", "explain"],
         ]
         for command in commands {
             let result = try await ExternalProcess.run(binary, command + ["--help"])
@@ -216,5 +217,149 @@ struct CLITests {
             let after = try await ExternalProcess.run(binary, ["invoke", "--gateway", endpoint, "--data", data, "--agent", "echo_jwt"], environment: home)
             #expect(after.status != 0 && after.error.contains("portcullis login"))
         }
+    }
+
+    @Test("policy validate: the shipped set is valid; a broken one names file, line and column", .enabled(if: binary != nil, "build the portcullis product first"))
+    func policyValidate() async throws {
+        let binary = try #require(Self.binary)
+        let shipped = try await ExternalProcess.run(binary, ["policy", "validate", shippedPolicies])
+        #expect(shipped.status == 0, "\(shipped.error)")
+        #expect(shipped.output.contains("5 policies in 2 files, valid"))
+        #expect(shipped.output.contains("validated against schema.cedarschema"))
+
+        let directory = try TemporaryDirectory()
+        defer { directory.cleanUp() }
+        let path = try makePolicyDirectory([
+            "typo.cedar": "@id(\"typo\")\npermit (principal is User, action == Action::\"InvokeAgent\", resource)\nwhen { principal.grups.contains(\"x\") };\n",
+            "syntax.cedar": "permit (principal, action, resource)\n  when { context.time < };\n",
+        ], in: directory)
+        let broken = try await ExternalProcess.run(binary, ["policy", "validate", path])
+        #expect(broken.status == 1)
+        #expect(broken.error.contains("syntax.cedar:2:25: expected an expression, found '}'"), "\(broken.error)")
+        #expect(broken.error.contains("typo.cedar:1:1: policy 'typo': attribute `grups` is not declared for User"), "\(broken.error)")
+        #expect(broken.error.contains("2 problems; the gateway would keep its current policies"), "\(broken.error)")
+    }
+
+    @Test("policy test runs Cedar-format policy tests, fails on a wrong expectation, and prints JSON", .enabled(if: binary != nil, "build the portcullis product first"))
+    func policyTest() async throws {
+        let binary = try #require(Self.binary)
+        let example = packageRoot.appendingPathComponent("examples/policy-tests/default-policies.json").path
+        let passing = try await ExternalProcess.run(binary, ["policy", "test", example])
+        #expect(passing.status == 0, "\(passing.output)\(passing.error)")
+        #expect(passing.output.contains("PASS a key created for the support agent invokes it: allow [\"api-keys-use-their-agents\"]"))
+        #expect(passing.output.contains("6 of 6 requests passed"))
+
+        let json = try await ExternalProcess.run(binary, ["policy", "test", example, "--json"])
+        let report = try TestGateway.json(json.output)
+        #expect(report["passed"] as? Bool == true)
+        let requests = try #require(report["requests"] as? [[String: Any]])
+        #expect(requests.count == 6)
+        #expect(requests[3]["reasons"] as? [String] == ["administrators-use-the-control-plane"])
+        #expect(requests[1]["decision"] as? String == "deny")
+
+        // The same test with one expectation turned around fails, and says how.
+        let directory = try TemporaryDirectory()
+        defer { directory.cleanUp() }
+        var text = try String(contentsOfFile: example, encoding: .utf8)
+        text = text.replacingOccurrences(of: #""policies": "../../policies""#, with: #""policies": "\#(shippedPolicies)""#)
+        text = text.replacingOccurrences(of: #""entities": "entities.json""#, with: #""entities": "\#(packageRoot.path)/examples/policy-tests/entities.json""#)
+        text = text.replacingOccurrences(of: #""decision": "deny",\#n      "reason": [],\#n      "errors": []\#n    },\#n    {\#n      "description": "nor use"#, with: #""decision": "allow",\#n      "reason": [],\#n      "errors": []\#n    },\#n    {\#n      "description": "nor use"#)
+        let wrong = directory.path + "/wrong.json"
+        try text.write(toFile: wrong, atomically: true, encoding: .utf8)
+        let failing = try await ExternalProcess.run(binary, ["policy", "test", wrong])
+        #expect(failing.status == 1)
+        #expect(failing.output.contains("FAIL the same key may not invoke another agent: decision deny, expected allow"), "\(failing.output)")
+        #expect(failing.output.contains("5 of 6 requests passed"))
+    }
+
+    @Test(
+        "serve reloads its policies on SIGHUP, keeps the last good set on a broken one, and policy explain tells why",
+        .enabled(if: binary != nil, "build the portcullis product first")
+    )
+    func policyReloadAndExplain() async throws {
+        let binary = try #require(Self.binary)
+        let directory = try TemporaryDirectory()
+        defer { directory.cleanUp() }
+        let policies = try makePolicyDirectory([:], withAgents: true, in: directory)
+        let echoPort = try RefusingPort.free()
+        let echo = try RunningProcess(binary, ["echo-agent", "--listen", "127.0.0.1:\(echoPort)"])
+        defer { echo.terminate() }
+        _ = try await echo.waitFor("(echo agent listening)")
+        let port = try RefusingPort.free()
+        let config = directory.path + "/portcullis.yaml"
+        try """
+            server:
+              listen: 127.0.0.1:\(port)
+            store:
+              dataDirectory: \(directory.path)/state
+            policies:
+              directory: \(policies)
+              reloadIntervalSeconds: 0
+            agents:
+              - name: echo
+                endpoint: http://127.0.0.1:\(echoPort)
+            """.write(toFile: config, atomically: true, encoding: .utf8)
+        let created = try await ExternalProcess.run(binary, ["apikey", "create", "--config", config, "--name", "ci", "--agent", "echo", "--json"])
+        #expect(created.status == 0, "\(created.error)")
+        let key = try #require(try TestGateway.json(created.output)["apiKey"] as? String)
+        let admin = try await ExternalProcess.run(binary, ["apikey", "create", "--config", config, "--name", "ops", "--admin", "--json"])
+        let adminKey = try #require(try TestGateway.json(admin.output)["apiKey"] as? String)
+        let serve = try RunningProcess(binary, ["serve", "--config", config])
+        defer { serve.terminate() }
+        _ = try await serve.waitFor("(portcullis listening)", timeout: .seconds(60))
+        let base = "http://127.0.0.1:\(port)"
+        var listing = HTTPClientRequest(url: base + "/runtimes/")
+        listing.method = .POST
+        listing.headers.add(name: "Authorization", value: "Bearer \(adminKey)")
+        let listed = try TestGateway.json(String(buffer: try await HTTPClient.shared.execute(listing, timeout: .seconds(10)).body.collect(upTo: 1 << 20)))
+        let runtimes = try #require(listed["agentRuntimes"] as? [[String: Any]])
+        let arn = try #require(runtimes.first?["agentRuntimeArn"] as? String)
+
+        func invoke() async throws -> (status: Int, requestId: String) {
+            var request = HTTPClientRequest(url: base + "/runtimes/\(PercentEncoding.encodeSegment(arn))/invocations")
+            request.method = .POST
+            request.headers.add(name: "Authorization", value: "Bearer \(key)")
+            request.body = .bytes(ByteBuffer(string: "{}"))
+            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+            return (Int(response.status.code), response.headers.first(name: "x-amzn-RequestId") ?? "")
+        }
+        #expect(try await invoke().status == 200)
+
+        try #"@id("echo-closed") forbid (principal, action, resource == Agent::"echo");"#.write(toFile: policies + "/lockdown.cedar", atomically: true, encoding: .utf8)
+        #expect(try await invoke().status == 200, "polling is off: nothing changes before the signal")
+        kill(serve.processIdentifier, SIGHUP)
+        _ = try await serve.waitFor("(policies reloaded)")
+        let denied = try await invoke()
+        #expect(denied.status == 403)
+
+        try "permit (principal, action, resource) when { context.x ==".write(toFile: policies + "/broken.cedar", atomically: true, encoding: .utf8)
+        kill(serve.processIdentifier, SIGHUP)
+        _ = try await serve.waitFor(#"problem=(broken\.cedar:1:\d+)"#)
+        #expect(serve.output.contains("policy refused; the previous set stays in force"))
+        let ready = try await HTTPClient.shared.execute(HTTPClientRequest(url: base + "/ready"), timeout: .seconds(10))
+        let readiness = try TestGateway.json(String(buffer: try await ready.body.collect(upTo: 1 << 16)))
+        let report = try #require(readiness["policies"] as? [String: Any])
+        #expect(report["state"] as? String == "stale")
+        #expect((report["errors"] as? [String])?.first?.hasPrefix("broken.cedar:1:") == true)
+        #expect(try await invoke().status == 403, "the last good set is still in force")
+
+        // The decision log is written within a second; explain reads it from the same store, and evaluates the
+        // decision again with the directory as it is now when it compiles.
+        try await Task.sleep(for: .seconds(2))
+        let whileBroken = try await ExternalProcess.run(binary, ["policy", "explain", denied.requestId, "--config", config])
+        #expect(whileBroken.output.contains("does not compile now — 1 problem"), "\(whileBroken.output)")
+        try FileManager.default.removeItem(atPath: policies + "/broken.cedar")
+        let explained = try await ExternalProcess.run(binary, ["policy", "explain", denied.requestId, "--config", config])
+        #expect(explained.status == 0, "\(explained.error)")
+        #expect(explained.output.contains("decision: deny"))
+        #expect(explained.output.contains("policy echo-closed at lockdown.cedar:1:1:"), "\(explained.output)")
+        #expect(explained.output.contains(#"forbid (principal, action, resource == Agent::"echo");"#))
+        #expect(explained.output.contains("with the policies in force now"), "denials keep their entities, so they are evaluated again")
+        let json = try TestGateway.json(try await ExternalProcess.run(binary, ["policy", "explain", denied.requestId, "--config", config, "--json"]).output)
+        #expect(json["decision"] as? String == "deny")
+        #expect((json["policies"] as? [[String: Any]])?.first?["id"] as? String == "echo-closed")
+        let denials = try await ExternalProcess.run(binary, ["policy", "explain", "--config", config])
+        #expect(denials.output.contains(denied.requestId))
+        #expect(try await ExternalProcess.run(binary, ["policy", "explain", "nope", "--config", config]).status != 0)
     }
 }

@@ -34,6 +34,7 @@ struct ConfigurationTests {
               maxForwardedHeaderBytes: 2048
               webSocketMaxFrameBytes: 65536
               webSocketMaxMessageBytes: 1048576
+              maxMcpRequestBytes: 2000000
             upstream:
               connectTimeoutSeconds: 2
               readTimeoutSeconds: 60
@@ -72,6 +73,11 @@ struct ConfigurationTests {
                 - name: keycloak
                   discoveryUrl: https://sso.example.com/realms/main/.well-known/openid-configuration
                   claims: {subject: preferred_username, groups: realm_roles, scopes: [scope], clientId: azp}
+            policies:
+              directory: /etc/portcullis/policies
+              reloadIntervalSeconds: 10
+              recordAllowed: full
+              decisionRetentionDays: 7
             logging:
               level: debug
             agents:
@@ -102,6 +108,10 @@ struct ConfigurationTests {
         #expect(try configuration.store.sqlitePath() == "/var/lib/portcullis/portcullis.sqlite")
         #expect(configuration.resources == ResourceNames(region: "eu-west-1", accountId: "210987654321"))
         #expect(configuration.limits.maxPayloadBytes == 5_000_000)
+        #expect(configuration.limits.maxMcpRequestBytes == 2_000_000)
+        #expect(configuration.policies == PolicyConfiguration(
+            directory: "/etc/portcullis/policies", reloadIntervalSeconds: 10, recordAllowed: .full, decisionRetentionDays: 7
+        ))
         #expect(configuration.upstream.readTimeoutSeconds == 60)
         #expect(configuration.sessions.maxTrackedSessions == 500)
         #expect(configuration.server.publicURL == "https://agents.example.com")
@@ -144,6 +154,11 @@ struct ConfigurationTests {
             ("logging:\n  level: loud\n", "logging.level"),
             ("store:\n  url: postgres://db\n", "unsupported store"),
             ("limits:\n  maxPayloadBytes: many\n", "limits.maxPayloadBytes"),
+            ("limits:\n  maxPayloadBytes: 4096\n  maxMcpRequestBytes: 8192\n", "maxMcpRequestBytes must be between 1024 and maxPayloadBytes"),
+            ("policies:\n  recordAllowed: some\n", "policies.recordAllowed"),
+            ("policies:\n  reloadIntervalSeconds: 0.01\n", "reloadIntervalSeconds must be 0 (off) or between 0.1 and 3600"),
+            ("policies:\n  decisionRetentionDays: 0\n", "decisionRetentionDays must be between 1 and 3650"),
+            ("policies:\n  dir: x\n", "policies.dir"),
             ("auth:\n  issuers:\n    - name: x\n      profile: okta\n", "set discoveryUrl, or issuer and jwksUri"),
             ("auth:\n  issuers:\n    - name: x\n      discoveryUrl: http://idp.example.com/.well-known/openid-configuration\n", "must be an https URL"),
             ("auth:\n  issuers:\n    - name: x\n      discoveryUrl: https://i/.well-known/openid-configuration\n      algorithms: [HS256]\n", "'HS256' is not supported"),
@@ -171,7 +186,12 @@ struct ConfigurationTests {
             DeclaredAgent(name: name, configuration: AgentRuntimeConfiguration(artifact: .endpoint(url: url), roleArn: DeclaredAgent.roleArn))
         }
         func start(_ agents: [DeclaredAgent]) async throws -> Gateway {
-            try await Gateway(configuration: GatewayConfiguration(store: StoreConfiguration(dataDirectory: directory.path), agents: agents), logger: testLogger)
+            try await Gateway(
+                configuration: GatewayConfiguration(
+                    store: StoreConfiguration(dataDirectory: directory.path), policies: PolicyConfiguration(directory: shippedPolicies), agents: agents
+                ),
+                logger: testLogger
+            )
         }
         let first = try await start([agent("keep", "http://127.0.0.1:1"), agent("drop", "http://127.0.0.1:2")])
         let keep = try #require(try await first.registry.runtime(named: "keep"))

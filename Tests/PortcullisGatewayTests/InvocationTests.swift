@@ -7,6 +7,7 @@ import NIOHTTP1
 @testable import PortcullisCore
 @testable import PortcullisGateway
 import PortcullisIdentity
+import PortcullisPolicy
 import Testing
 
 @Suite("InvokeAgentRuntime over HTTP")
@@ -300,7 +301,11 @@ struct InvocationTests {
             #expect(ping.body == #"{"status":"Healthy"}"#)
             let ready = try await gateway.send(.GET, "\(gateway.baseURL)/ready", key: .some(nil))
             #expect(ready.status == 200)
-            #expect(ready.body == #"{"status":"Ready"}"#)
+            let readiness = try #require(try JSONSerialization.jsonObject(with: Data(ready.body.utf8)) as? [String: Any])
+            #expect(readiness["status"] as? String == "Ready")
+            let policies = try #require(readiness["policies"] as? [String: Any])
+            #expect(policies["state"] as? String == "current")
+            #expect(policies["digest"] as? String == gateway.gateway.policies.status.activeDigest)
             let unknown = try await gateway.send(.GET, "\(gateway.baseURL)/nothing/here", key: .some(nil))
             #expect(unknown.status == 404)
             #expect(unknown.headers.first(name: "X-Amzn-ErrorType") == "UnknownOperationException")

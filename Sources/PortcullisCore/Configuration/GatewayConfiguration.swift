@@ -9,6 +9,7 @@ public struct GatewayConfiguration: Sendable, Equatable, Decodable {
     public var sessions: SessionLimitsConfiguration
     public var auth: AuthConfiguration
     public var keyRing: KeyRingConfiguration
+    public var policies: PolicyConfiguration
     public var logging: LoggingConfiguration
     public var agents: [DeclaredAgent]
     /// Set only by `portcullis dev`; never read from a file.
@@ -23,6 +24,7 @@ public struct GatewayConfiguration: Sendable, Equatable, Decodable {
         sessions: SessionLimitsConfiguration = SessionLimitsConfiguration(),
         auth: AuthConfiguration = AuthConfiguration(),
         keyRing: KeyRingConfiguration = KeyRingConfiguration(),
+        policies: PolicyConfiguration = PolicyConfiguration(),
         logging: LoggingConfiguration = LoggingConfiguration(),
         agents: [DeclaredAgent] = [],
         development: DevelopmentSettings? = nil
@@ -35,6 +37,7 @@ public struct GatewayConfiguration: Sendable, Equatable, Decodable {
         self.sessions = sessions
         self.auth = auth
         self.keyRing = keyRing
+        self.policies = policies
         self.logging = logging
         self.agents = agents
         self.development = development
@@ -44,7 +47,7 @@ public struct GatewayConfiguration: Sendable, Equatable, Decodable {
     public static let defaultResourceNames = ResourceNames(region: "us-east-1", accountId: "123456789012")
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case server, store, resources, limits, upstream, sessions, auth, keyRing, logging, agents
+        case server, store, resources, limits, upstream, sessions, auth, keyRing, policies, logging, agents
     }
 
     public init(from decoder: any Decoder) throws {
@@ -59,6 +62,7 @@ public struct GatewayConfiguration: Sendable, Equatable, Decodable {
         self.sessions = try container.value(.sessions, default: SessionLimitsConfiguration())
         self.auth = try container.value(.auth, default: AuthConfiguration())
         self.keyRing = try container.value(.keyRing, default: KeyRingConfiguration())
+        self.policies = try container.value(.policies, default: PolicyConfiguration())
         self.logging = try container.value(.logging, default: LoggingConfiguration())
         self.agents = try container.value(.agents, default: [])
         self.development = nil

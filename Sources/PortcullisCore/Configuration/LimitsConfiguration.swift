@@ -10,23 +10,29 @@ public struct LimitsConfiguration: Sendable, Equatable, Decodable {
     public var webSocketMaxFrameBytes: Int
     /// Largest WebSocket message (all frames of a fragmented message) relayed in either direction.
     public var webSocketMaxMessageBytes: Int
+    /// Largest request body to an MCP runtime: it is read whole so its JSON-RPC method and tool are authorized
+    /// before the agent sees it.
+    public var maxMcpRequestBytes: Int
 
     public init(
         maxPayloadBytes: Int = 100_000_000,
         maxControlPlaneBodyBytes: Int = 1_048_576,
         maxForwardedHeaderBytes: Int = 4096,
         webSocketMaxFrameBytes: Int = 1_048_576,
-        webSocketMaxMessageBytes: Int = 16_777_216
+        webSocketMaxMessageBytes: Int = 16_777_216,
+        maxMcpRequestBytes: Int = 16_777_216
     ) {
         self.maxPayloadBytes = maxPayloadBytes
         self.maxControlPlaneBodyBytes = maxControlPlaneBodyBytes
         self.maxForwardedHeaderBytes = maxForwardedHeaderBytes
         self.webSocketMaxFrameBytes = webSocketMaxFrameBytes
         self.webSocketMaxMessageBytes = webSocketMaxMessageBytes
+        self.maxMcpRequestBytes = maxMcpRequestBytes
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case maxPayloadBytes, maxControlPlaneBodyBytes, maxForwardedHeaderBytes, webSocketMaxFrameBytes, webSocketMaxMessageBytes
+        case maxPayloadBytes, maxControlPlaneBodyBytes, maxForwardedHeaderBytes, webSocketMaxFrameBytes, webSocketMaxMessageBytes,
+            maxMcpRequestBytes
     }
 
     public init(from decoder: any Decoder) throws {
@@ -38,6 +44,10 @@ public struct LimitsConfiguration: Sendable, Equatable, Decodable {
         self.maxForwardedHeaderBytes = try container.value(.maxForwardedHeaderBytes, default: defaults.maxForwardedHeaderBytes)
         self.webSocketMaxFrameBytes = try container.value(.webSocketMaxFrameBytes, default: defaults.webSocketMaxFrameBytes)
         self.webSocketMaxMessageBytes = try container.value(.webSocketMaxMessageBytes, default: defaults.webSocketMaxMessageBytes)
+        self.maxMcpRequestBytes = try container.value(.maxMcpRequestBytes, default: min(defaults.maxMcpRequestBytes, maxPayloadBytes))
+        guard (1024...maxPayloadBytes).contains(maxMcpRequestBytes) else {
+            throw ConfigurationError("limits: maxMcpRequestBytes must be between 1024 and maxPayloadBytes")
+        }
         guard webSocketMaxFrameBytes >= 125, webSocketMaxMessageBytes >= webSocketMaxFrameBytes else {
             throw ConfigurationError("limits: webSocketMaxFrameBytes must be ≥ 125 and ≤ webSocketMaxMessageBytes")
         }

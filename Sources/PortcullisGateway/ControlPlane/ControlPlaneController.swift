@@ -6,12 +6,16 @@ import Logging
 import NIOCore
 import PortcullisCore
 import PortcullisIdentity
+import PortcullisPolicy
 
 /// The AgentCore control plane subset for runtimes, versions and endpoints, on the modelled paths (with and
-/// without their trailing slashes) and with the modelled status codes. Only administrator credentials may call it.
+/// without their trailing slashes) and with the modelled status codes. Each operation is a Cedar action
+/// (`Action::"CreateAgentRuntime"`, …, in the group `Action::"Administer"`) on the runtime it names, or on the
+/// gateway for listing; the shipped policies allow administrator credentials only.
 struct ControlPlaneController: Sendable {
     let registry: AgentRuntimeRegistry
     let authenticators: AuthenticatorChain
+    let access: AccessPolicy
     let idempotency: IdempotencyGuard
     let names: ResourceNames
     let maxBodyBytes: Int
@@ -34,9 +38,16 @@ struct ControlPlaneController: Sendable {
     // MARK: - Runtimes
 
     @Sendable func createRuntime(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        let (principal, bodyBytes) = try await requireAdministrator(request)
+        let (principal, bodyBytes) = try await authenticate(request)
         let fields = try Self.fields(bodyBytes)
         let parsed = try AgentRuntimeRequest(fields, isCreate: true)
+        let proposed = AgentFacts(
+            name: parsed.name!,
+            serverProtocol: parsed.configuration.protocolConfiguration.serverProtocol.rawValue,
+            hasJWTAuthorizer: parsed.configuration.requiresJWTBearer,
+            tags: parsed.tags
+        )
+        try authorize(principal, .createAgentRuntime, .agent(proposed), request, context)
         let result = try await idempotency.run(operation: "CreateAgentRuntime", clientToken: parsed.clientToken, request: .object(fields.members)) {
             let (runtime, version) = try await registry.create(
                 name: parsed.name!,
@@ -51,15 +62,18 @@ struct ControlPlaneController: Sendable {
     }
 
     @Sendable func getRuntime(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        _ = try await requireAdministrator(request)
-        let runtime = try await registry.runtime(id: try parameter("runtime", context))
+        let principal = try await authenticate(request).principal
+        let runtimeId = try parameter("runtime", context)
+        try await authorize(principal, .getAgentRuntime, runtimeId: runtimeId, request, context)
+        let runtime = try await registry.runtime(id: runtimeId)
         let version = try await registry.version(of: runtime, try Self.versionNumber(request.uri.queryParameters["version"].map(String.init)))
         return Self.json(AgentRuntimeShapes.detail(runtime, version, names: names))
     }
 
     @Sendable func updateRuntime(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        let (principal, bodyBytes) = try await requireAdministrator(request)
+        let (principal, bodyBytes) = try await authenticate(request)
         let runtimeId = try parameter("runtime", context)
+        try await authorize(principal, .updateAgentRuntime, runtimeId: runtimeId, request, context)
         let fields = try Self.fields(bodyBytes)
         let parsed = try AgentRuntimeRequest(fields, isCreate: false)
         let result = try await idempotency.run(
@@ -75,8 +89,9 @@ struct ControlPlaneController: Sendable {
     }
 
     @Sendable func deleteRuntime(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        let (principal, _) = try await requireAdministrator(request)
+        let principal = try await authenticate(request).principal
         let runtimeId = try parameter("runtime", context)
+        try await authorize(principal, .deleteAgentRuntime, runtimeId: runtimeId, request, context)
         let token = try Self.queryClientToken(request)
         let result = try await idempotency.run(operation: "DeleteAgentRuntime:\(runtimeId)", clientToken: token, request: .null) {
             let runtime = try await registry.delete(runtimeId: runtimeId, as: .api)
@@ -87,7 +102,8 @@ struct ControlPlaneController: Sendable {
     }
 
     @Sendable func listRuntimes(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        _ = try await requireAdministrator(request)
+        let principal = try await authenticate(request).principal
+        try authorize(principal, .listAgentRuntimes, .gateway, request, context)
         let query = request.uri.queryParameters
         let limit = try PageToken.pageSize(query["maxResults"].map(String.init))
         let after = try PageToken.decode(query["nextToken"].map(String.init))
@@ -100,8 +116,10 @@ struct ControlPlaneController: Sendable {
     }
 
     @Sendable func listVersions(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        _ = try await requireAdministrator(request)
-        let runtime = try await registry.runtime(id: try parameter("runtime", context))
+        let principal = try await authenticate(request).principal
+        let runtimeId = try parameter("runtime", context)
+        try await authorize(principal, .listAgentRuntimeVersions, runtimeId: runtimeId, request, context)
+        let runtime = try await registry.runtime(id: runtimeId)
         let query = request.uri.queryParameters
         let limit = try PageToken.pageSize(query["maxResults"].map(String.init))
         let before = try PageToken.decode(query["nextToken"].map(String.init)).map { position throws(AgentCoreError) -> Int in
@@ -119,8 +137,9 @@ struct ControlPlaneController: Sendable {
     // MARK: - Endpoints
 
     @Sendable func createEndpoint(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        let (principal, bodyBytes) = try await requireAdministrator(request)
+        let (principal, bodyBytes) = try await authenticate(request)
         let runtimeId = try parameter("runtime", context)
+        try await authorize(principal, .createAgentRuntimeEndpoint, runtimeId: runtimeId, request, context)
         let fields = try Self.fields(bodyBytes)
         let name = try fields.string("name", required: true)!
         guard AgentRuntimeIdentifier.isValidName(name[...]) else {
@@ -154,14 +173,17 @@ struct ControlPlaneController: Sendable {
     }
 
     @Sendable func getEndpoint(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        _ = try await requireAdministrator(request)
-        let endpoint = try await registry.endpoint(runtimeId: try parameter("runtime", context), name: try endpointName(context))
+        let principal = try await authenticate(request).principal
+        let runtimeId = try parameter("runtime", context)
+        try await authorize(principal, .getAgentRuntimeEndpoint, runtimeId: runtimeId, request, context)
+        let endpoint = try await registry.endpoint(runtimeId: runtimeId, name: try endpointName(context))
         return Self.json(AgentRuntimeShapes.endpoint(endpoint, names: names))
     }
 
     @Sendable func updateEndpoint(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        let (principal, bodyBytes) = try await requireAdministrator(request)
+        let (principal, bodyBytes) = try await authenticate(request)
         let runtimeId = try parameter("runtime", context)
+        try await authorize(principal, .updateAgentRuntimeEndpoint, runtimeId: runtimeId, request, context)
         let name = try endpointName(context)
         let fields = try Self.fields(bodyBytes)
         let version = try Self.versionNumber(try fields.string("agentRuntimeVersion"))
@@ -180,8 +202,9 @@ struct ControlPlaneController: Sendable {
     }
 
     @Sendable func deleteEndpoint(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        let (principal, _) = try await requireAdministrator(request)
+        let principal = try await authenticate(request).principal
         let runtimeId = try parameter("runtime", context)
+        try await authorize(principal, .deleteAgentRuntimeEndpoint, runtimeId: runtimeId, request, context)
         let name = try endpointName(context)
         let token = try Self.queryClientToken(request)
         let result = try await idempotency.run(operation: "DeleteAgentRuntimeEndpoint:\(runtimeId)/\(name)", clientToken: token, request: .null) {
@@ -198,8 +221,9 @@ struct ControlPlaneController: Sendable {
     }
 
     @Sendable func listEndpoints(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        _ = try await requireAdministrator(request)
+        let principal = try await authenticate(request).principal
         let runtimeId = try parameter("runtime", context)
+        try await authorize(principal, .listAgentRuntimeEndpoints, runtimeId: runtimeId, request, context)
         let query = request.uri.queryParameters
         let limit = try PageToken.pageSize(query["maxResults"].map(String.init))
         let after = try PageToken.decode(query["nextToken"].map(String.init))
@@ -213,8 +237,8 @@ struct ControlPlaneController: Sendable {
 
     // MARK: - Helpers
 
-    /// Reads the (bounded) body — SigV4 signs its hash — and authenticates an administrator.
-    private func requireAdministrator(_ request: Request) async throws -> (Principal, ByteBuffer) {
+    /// Reads the (bounded) body — SigV4 signs its hash — and authenticates the caller.
+    private func authenticate(_ request: Request) async throws -> (principal: Principal, body: ByteBuffer) {
         let body = try await request.body.collect(upTo: maxBodyBytes)
         let facts = request.credentialFacts(payloadHash: Hex.encode(SHA256.hash(data: body.readableBytesView)))
         let principal: Principal
@@ -224,10 +248,36 @@ struct ControlPlaneController: Sendable {
             logger.info("control-plane authentication failed", metadata: ["reason": "\(error.failure.rawValue)", "detail": "\(error.detail ?? "")"])
             throw error.error
         }
-        guard principal.isAdministrator else {
-            throw AgentCoreError(.accessDenied, "The credential is not allowed to use the control plane")
-        }
         return (principal, body)
+    }
+
+    private func authorize(
+        _ principal: Principal, _ action: GatewayAction, _ resource: PolicyResource, _ request: Request, _ context: GatewayRequestContext
+    ) throws(AgentCoreError) {
+        let caller = AccessPolicy.Caller(requestId: context.requestId, sourceAddress: context.channel.remoteAddress?.ipAddress, headers: request.headers)
+        try access.require(principal, action, on: resource, caller: caller)
+    }
+
+    /// Authorizes an operation on the runtime a path names. A runtime that does not exist is still named (from
+    /// its id), so a caller learns that it is missing only when allowed to ask.
+    private func authorize(
+        _ principal: Principal, _ action: GatewayAction, runtimeId: String, _ request: Request, _ context: GatewayRequestContext
+    ) async throws(AgentCoreError) {
+        guard AgentRuntimeIdentifier.isValidRuntimeId(runtimeId[...]), let dash = runtimeId.lastIndex(of: "-") else {
+            throw AgentCoreError.invalidField("agentRuntimeId", "Member must satisfy regular expression pattern: [a-zA-Z][a-zA-Z0-9_]{0,99}-[a-zA-Z0-9]{10}")
+        }
+        var facts = AgentFacts(name: String(runtimeId[..<dash]))
+        if let runtime = try? await registry.runtime(id: runtimeId) {
+            facts = AgentFacts(
+                name: runtime.name, id: runtime.id, arn: names.runtimeARN(runtimeId: runtime.id), version: runtime.latestVersion,
+                tags: runtime.tags
+            )
+            if let version = try? await registry.version(of: runtime, nil) {
+                facts.serverProtocol = version.configuration.protocolConfiguration.serverProtocol.rawValue
+                facts.hasJWTAuthorizer = version.configuration.requiresJWTBearer
+            }
+        }
+        try authorize(principal, action, .agent(facts), request, context)
     }
 
     private static func fields(_ body: ByteBuffer) throws -> RequestFields {

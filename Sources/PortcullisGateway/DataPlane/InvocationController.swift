@@ -7,6 +7,7 @@ import NIOCore
 import NIOHTTP1
 import PortcullisCore
 import PortcullisIdentity
+import PortcullisPolicy
 import PortcullisSessions
 
 /// The data plane over HTTP: InvokeAgentRuntime, GetAgentCard and StopRuntimeSession.
@@ -36,16 +37,27 @@ struct InvocationController: Sendable {
     /// `POST /runtimes/{arn}/invocations`: the body streams to the agent's protocol path and the answer streams back.
     @Sendable func invoke(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         var facts = request.credentialFacts()
-        var prepared: UpstreamClient.Body?
+        var spooled: SpooledRequestBody?
         if InboundCredential.isHeaderSignedV4(request.headers) {
             // The signature covers the body's hash: the whole body is read (and checked) before the agent sees any.
             try await gate.precheckSignature(facts)
-            let spooled = try await SpooledRequestBody.read(request.body, limit: limits.maxPayloadBytes)
-            facts.payloadHash = spooled.sha256
-            prepared = spooled.upstreamBody
+            spooled = try await SpooledRequestBody.read(request.body, limit: limits.maxPayloadBytes)
+            facts.payloadHash = spooled?.sha256
         }
-        let admitted = try await admit(facts, context: context)
+        var prepared = spooled?.upstreamBody
+        let admitted = try await identify(facts, context: context)
         let configuration = admitted.resolved.configuration
+        let caller = self.caller(request, context: context)
+        if configuration.protocolConfiguration.serverProtocol == .mcp {
+            // The JSON-RPC calls are authorized one by one before the agent sees any of them.
+            let body = try await mcpBody(request, spooled: spooled)
+            if let refusal = try authorizeMCP(MCPMessages.messages(in: body), admitted: admitted, caller: caller) {
+                return refusal
+            }
+            prepared = .bytes(body)
+        } else {
+            try gate.authorize(admitted, .invokeAgent, caller: caller)
+        }
         return try await forward(
             request,
             context: context,
@@ -60,7 +72,7 @@ struct InvocationController: Sendable {
 
     /// `GET /runtimes/{arn}/invocations/.well-known/agent-card.json`: the A2A agent card.
     @Sendable func agentCard(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        let admitted = try await admit(request.credentialFacts(payloadHash: SignedRequest.emptyPayloadHash), context: context)
+        let admitted = try await admit(request.credentialFacts(payloadHash: SignedRequest.emptyPayloadHash), .invokeAgent, context: context)
         return try await forward(
             request,
             context: context,
@@ -75,7 +87,9 @@ struct InvocationController: Sendable {
     /// `POST /runtimes/{arn}/stopruntimesession`: ends the caller's session now.
     @Sendable func stopSession(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let body = try await request.body.collect(upTo: limits.maxControlPlaneBodyBytes)
-        let admitted = try await admit(request.credentialFacts(payloadHash: Hex.encode(SHA256.hash(data: body.readableBytesView))), context: context)
+        let admitted = try await admit(
+            request.credentialFacts(payloadHash: Hex.encode(SHA256.hash(data: body.readableBytesView))), .stopSession, context: context
+        )
         guard let sessionId = request.headers[.runtimeSessionId] else {
             throw AgentCoreError.invalidField("runtimeSessionId", "Member is required")
         }
@@ -106,7 +120,7 @@ struct InvocationController: Sendable {
     /// `GET /runtimes/{arn}/ws` that reached the router: not an upgrade, or an upgrade on a connection that already
     /// carried a request (the upgrade is negotiated only on a connection's first request).
     @Sendable func webSocketWithoutUpgrade(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        _ = try await admit(request.credentialFacts(payloadHash: SignedRequest.emptyPayloadHash), context: context)
+        _ = try await admit(request.credentialFacts(payloadHash: SignedRequest.emptyPayloadHash), .streamAgent, context: context)
         throw AgentCoreError(
             .validation,
             "This path accepts only WebSocket upgrades as the first request on a connection",
@@ -116,11 +130,77 @@ struct InvocationController: Sendable {
 
     // MARK: - Forwarding
 
-    private func admit(_ facts: RequestFacts, context: GatewayRequestContext) async throws(AgentCoreError) -> AdmittedInvocation {
+    private func admit(_ facts: RequestFacts, _ action: GatewayAction, context: GatewayRequestContext) async throws(AgentCoreError) -> AdmittedInvocation {
+        let admitted = try await identify(facts, context: context)
+        try gate.authorize(admitted, action, caller: caller(facts.headers, context: context))
+        return admitted
+    }
+
+    private func identify(_ facts: RequestFacts, context: GatewayRequestContext) async throws(AgentCoreError) -> AdmittedInvocation {
         guard let target = context.parameters.get("runtime", as: Substring.self) else {
             throw AgentCoreError.invalidField("agentRuntimeArn", "Member is required")
         }
-        return try await gate.admit(facts, rawTarget: target, query: QueryParameters(facts.rawQuery))
+        return try await gate.identify(facts, rawTarget: target, query: QueryParameters(facts.rawQuery))
+    }
+
+    private func caller(_ request: Request, context: GatewayRequestContext) -> AccessPolicy.Caller {
+        caller(request.headers, context: context)
+    }
+
+    private func caller(_ headers: HTTPFields, context: GatewayRequestContext) -> AccessPolicy.Caller {
+        AccessPolicy.Caller(
+            requestId: context.requestId,
+            sourceAddress: context.channel.remoteAddress?.ipAddress,
+            headers: headers,
+            sessionId: headers[.runtimeSessionId] ?? headers[.mcpSessionId]
+        )
+    }
+
+    /// Every call must be allowed: each as `InvokeAgent` with its method, and `tools/call` also as `CallTool` with
+    /// its tool. A body of responses only (no method) is an `InvokeAgent` without `mcp`.
+    ///
+    /// A refusal is an `AccessDeniedException` (HTTP 403), except for a single tool call by a caller allowed to
+    /// talk to the agent: that one is answered as a JSON-RPC error (HTTP 200), the answer to that call alone,
+    /// so the client's MCP session survives a tool it may not use. Returns that answer.
+    private func authorizeMCP(_ messages: [MCPMessages.Message], admitted: AdmittedInvocation, caller: AccessPolicy.Caller) throws(AgentCoreError) -> Response? {
+        guard !messages.isEmpty else {
+            try gate.authorize(admitted, .invokeAgent, caller: caller)
+            return nil
+        }
+        for message in messages {
+            try gate.authorize(admitted, .invokeAgent, caller: caller, mcp: message.call)
+            guard message.call.tool != nil else { continue }
+            do {
+                try gate.authorize(admitted, .callTool, caller: caller, mcp: message.call)
+            } catch {
+                guard messages.count == 1, let id = message.id else { throw error }
+                var headers = HTTPFields()
+                headers[.contentType] = "application/json"
+                if let session = caller.sessionId { headers[.mcpSessionId] = session }
+                return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: MCPMessages.accessDenied(id: id)))
+            }
+        }
+        return nil
+    }
+
+    /// The whole body of a request to an MCP runtime, within `limits.maxMcpRequestBytes`.
+    private func mcpBody(_ request: Request, spooled: SpooledRequestBody?) async throws -> ByteBuffer {
+        let limit = limits.maxMcpRequestBytes
+        let tooLarge = AgentCoreError(.validation, "A request to an MCP runtime may be at most \(limit) bytes")
+        if let spooled {
+            guard spooled.length <= limit else { throw tooLarge }
+            switch spooled.storage {
+            case .memory(let buffer): return buffer
+            case .file(let file): return try await file.read(at: 0, count: spooled.length)
+            }
+        }
+        if let declared = request.headers[.contentLength].flatMap(Int.init), declared > limit { throw tooLarge }
+        var collected = ByteBuffer()
+        for try await chunk in request.body {
+            guard collected.readableBytes + chunk.readableBytes <= limit else { throw tooLarge }
+            collected.writeImmutableBuffer(chunk)
+        }
+        return collected
     }
 
     private func forward(

@@ -2,11 +2,26 @@ import HTTPTypes
 import Logging
 import PortcullisCore
 import PortcullisIdentity
+import PortcullisPolicy
 
-/// A data-plane request that passed authentication, resolution and authorization.
+/// A data-plane request whose caller is known and whose target is resolved.
 struct AdmittedInvocation: Sendable {
     var principal: Principal
     var resolved: ResolvedRuntime
+
+    /// The agent as policies see it.
+    var agent: PolicyResource {
+        .agent(AgentFacts(
+            name: resolved.runtime.name,
+            id: resolved.runtime.id,
+            arn: resolved.arn,
+            version: resolved.version.version,
+            endpoint: resolved.endpointName,
+            serverProtocol: resolved.configuration.protocolConfiguration.serverProtocol.rawValue,
+            hasJWTAuthorizer: resolved.configuration.requiresJWTBearer,
+            tags: resolved.runtime.tags
+        ))
+    }
 }
 
 /// Steps 2–4 of the request path, shared by every data-plane operation (invoke, WebSocket, agent card, stop):
@@ -16,6 +31,7 @@ struct InvocationGate: Sendable {
     let signatures: SigV4Authenticator
     let authorizerCheck: JWTAuthorizerCheck
     let resolver: RuntimeResolver
+    let access: AccessPolicy
     let names: ResourceNames
     let baseURL: PublicBaseURL
     let logger: Logger
@@ -31,10 +47,26 @@ struct InvocationGate: Sendable {
         }
     }
 
+    /// Identifies the caller and target, then asks the policies whether `action` is allowed.
     /// - Parameters:
     ///   - request: the request's method, raw path and query, headers, authority and (for SigV4) body hash.
     ///   - credential: the credential when it does not come from the request (a WebSocket subprotocol).
     func admit(
+        _ request: RequestFacts,
+        rawTarget: Substring,
+        query: QueryParameters,
+        credential presetCredential: InboundCredential? = nil,
+        action: GatewayAction,
+        caller: AccessPolicy.Caller
+    ) async throws(AgentCoreError) -> AdmittedInvocation {
+        let admitted = try await identify(request, rawTarget: rawTarget, query: query, credential: presetCredential)
+        try authorize(admitted, action, caller: caller)
+        return admitted
+    }
+
+    /// Steps 2 and 3 and the credential's own limits, without the policies: for requests whose policy question
+    /// depends on what the target is (an MCP runtime's body is read and authorized per call).
+    func identify(
         _ request: RequestFacts,
         rawTarget: Substring,
         query: QueryParameters,
@@ -57,8 +89,13 @@ struct InvocationGate: Sendable {
         }
         try Self.applyUser(request.headers, to: &principal)
         let resolved = try await resolver.resolve(target)
-        try authorize(principal, for: resolved, authority: request.authority)
+        try checkCredential(principal, for: resolved, authority: request.authority)
         return AdmittedInvocation(principal: principal, resolved: resolved)
+    }
+
+    /// Step 4: the policies decide whether the admitted caller may do `action` on its target.
+    func authorize(_ admitted: AdmittedInvocation, _ action: GatewayAction, caller: AccessPolicy.Caller, mcp: MCPCall? = nil) throws(AgentCoreError) {
+        try access.require(admitted.principal, action, on: admitted.agent, caller: caller, mcp: mcp)
     }
 
     /// `X-Amzn-Bedrock-AgentCore-Runtime-User-Id`: honoured only for credentials allowed to act for users (a token
@@ -74,17 +111,19 @@ struct InvocationGate: Sendable {
         principal.actingForUser = userId
     }
 
-    /// Whether `principal` may invoke the runtime. Runtimes with a `customJWTAuthorizer` take only bearer tokens
-    /// that satisfy it (as AgentCore refuses SigV4 on them); the others take API keys and SigV4. A key scoped to
-    /// other agents is refused.
-    func authorize(_ principal: Principal, for resolved: ResolvedRuntime, authority: String?) throws(AgentCoreError) {
+    /// What the credential itself allows, before any policy: runtimes with a `customJWTAuthorizer` take only bearer
+    /// tokens that satisfy it (as AgentCore refuses SigV4 on them); the others take API keys and SigV4. A key
+    /// scoped to other agents is refused whatever the policies say — its scope caps what they can grant.
+    func checkCredential(_ principal: Principal, for resolved: ResolvedRuntime, authority: String?) throws(AgentCoreError) {
         let name = resolved.runtime.name
         if resolved.configuration.requiresJWTBearer {
             try authorizerCheck.check(principal, against: resolved.authorizer, runtimeName: name, challenge: challenge(for: resolved, authority: authority))
         } else if principal.method == .jwt {
+            logger.notice("credential refused before the policies", metadata: ["principal": "\(principal.id)", "agent": "\(name)", "reason": "bearer token on a runtime without customJWTAuthorizer"])
             throw AgentCoreError(.accessDenied, "Agent runtime \(name) has no customJWTAuthorizer and does not accept bearer tokens")
         }
         guard principal.agentScope.allows(name) else {
+            logger.notice("credential refused before the policies", metadata: ["principal": "\(principal.id)", "agent": "\(name)", "reason": "outside the key's agent scope"])
             throw AgentCoreError(.accessDenied, "The credential is not allowed to invoke agent runtime \(name)")
         }
     }

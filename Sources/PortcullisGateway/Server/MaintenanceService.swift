@@ -1,17 +1,21 @@
 import Foundation
 import Logging
 import PortcullisIdentity
+import PortcullisPolicy
 import PortcullisStore
 import PortcullisSessions
 import ServiceLifecycle
 
-/// Periodic housekeeping: expired sessions, API-key last-use times, stale idempotency records.
+/// Periodic housekeeping: expired sessions, API-key last-use times, stale idempotency records, old decisions.
 struct MaintenanceService: Service {
     let sessions: SessionDirectory
     let upstream: UpstreamClient
     let apiKeys: APIKeyAuthenticator
     let accessKeys: SigV4Authenticator
     let browserSessions: any BrowserSessionStore
+    let decisions: any DecisionLogStore
+    let policies: PolicyDirectory
+    let decisionRetention: TimeInterval
     let idempotency: IdempotencyGuard
     let interval: Duration
     let logger: Logger
@@ -38,6 +42,14 @@ struct MaintenanceService: Service {
                     _ = try await browserSessions.purgeBrowserSessions(expiredBefore: Date())
                 } catch {
                     logger.warning("could not purge expired browser sessions", metadata: ["error": "\(error)"])
+                }
+                do {
+                    let purged = try await decisions.purgeDecisions(
+                        before: Date().addingTimeInterval(-decisionRetention), keeping: policies.status.activeDigest
+                    )
+                    if purged > 0 { logger.info("purged old authorization decisions", metadata: ["count": "\(purged)"]) }
+                } catch {
+                    logger.warning("could not purge old authorization decisions", metadata: ["error": "\(error)"])
                 }
             }
         }

@@ -4,6 +4,7 @@ import NIOCore
 import NIOHTTP1
 import PortcullisCore
 import PortcullisIdentity
+import PortcullisPolicy
 import PortcullisSessions
 
 /// Decides a WebSocket upgrade while it is being negotiated: the same admission as an HTTP invocation, then the
@@ -69,11 +70,19 @@ struct WebSocketGate: Sendable {
             authority: request.authority,
             payloadHash: SignedRequest.emptyPayloadHash
         )
-        let admitted = try await gate.admit(facts, rawTarget: rawTarget, query: query, credential: credential)
-        let resolved = admitted.resolved
+        let requestId = RequestIdentifier.next()
         let requestedSession = request.headerFields[.runtimeSessionId]
             ?? query["X-Amzn-Bedrock-AgentCore-Runtime-Session-Id"]
             ?? query["x-amzn-bedrock-agentcore-runtime-session-id"]
+        let queryHeaders = query.withPrefix(AgentRuntimeRules.customHeaderPrefix)
+        let admitted = try await gate.admit(
+            facts, rawTarget: rawTarget, query: query, credential: credential, action: .streamAgent,
+            caller: AccessPolicy.Caller(
+                requestId: requestId, sourceAddress: channel.remoteAddress?.ipAddress, headers: request.headerFields,
+                queryHeaders: queryHeaders, sessionId: requestedSession
+            )
+        )
+        let resolved = admitted.resolved
         let lease = try sessions.begin(
             runtimeId: resolved.runtime.id,
             requestedSessionId: requestedSession,
@@ -81,7 +90,6 @@ struct WebSocketGate: Sendable {
             lifecycle: resolved.configuration.lifecycle
         )
         let hold = SessionHold(lease: lease, directory: sessions)
-        let requestId = RequestIdentifier.next()
         var headers = try ForwardedHeaders.upstreamRequestHeaders(
             from: request.headerFields,
             allowlisted: resolved.allowlistedHeaders,
@@ -93,7 +101,7 @@ struct WebSocketGate: Sendable {
                 host: request.authority,
                 maxValueBytes: limits.maxForwardedHeaderBytes
             ),
-            extraCustomHeaders: query.withPrefix(AgentRuntimeRules.customHeaderPrefix),
+            extraCustomHeaders: queryHeaders,
             defaultContentType: false
         )
         if !subprotocols.forwarded.isEmpty {

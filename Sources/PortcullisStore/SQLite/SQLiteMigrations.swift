@@ -95,6 +95,35 @@ enum SQLiteMigrations {
                     """
             )
         }
+        migrator.registerMigration("v4-decision-log") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE authorization_decision (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        request_id TEXT NOT NULL,
+                        decided_at REAL NOT NULL,
+                        principal TEXT NOT NULL,
+                        action TEXT NOT NULL,
+                        resource TEXT NOT NULL,
+                        allowed INTEGER NOT NULL,
+                        policies TEXT NOT NULL,
+                        errors TEXT NOT NULL,
+                        failed_forbid INTEGER NOT NULL,
+                        policy_set TEXT NOT NULL,
+                        request TEXT,
+                        entities TEXT
+                    );
+                    CREATE INDEX authorization_decision_request ON authorization_decision(request_id);
+                    CREATE INDEX authorization_decision_decided_at ON authorization_decision(decided_at);
+                    CREATE INDEX authorization_decision_policy_set ON authorization_decision(policy_set);
+                    CREATE TABLE policy_set (
+                        digest TEXT PRIMARY KEY NOT NULL,
+                        files TEXT NOT NULL,
+                        activated_at REAL NOT NULL
+                    );
+                    """
+            )
+        }
         return migrator
     }
 }

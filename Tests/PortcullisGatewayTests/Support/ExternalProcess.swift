@@ -91,6 +91,8 @@ final class RunningProcess: Sendable {
 
     var output: String { collected.withLock { $0 } }
 
+    var processIdentifier: Int32 { process.processIdentifier }
+
     /// Waits until the output matches `pattern` (a regular expression with one capture group); returns the capture.
     func waitFor(_ pattern: String, timeout: Duration = .seconds(30)) async throws -> String {
         let expression = try NSRegularExpression(pattern: pattern)
@@ -118,7 +120,12 @@ final class RunningProcess: Sendable {
         return process.terminationStatus
     }
 
+    /// SIGTERM, then SIGKILL if it is still running 2 s later (moto's server does not always stop on SIGTERM).
     func terminate() {
-        if process.isRunning { process.terminate() }
+        guard process.isRunning else { return }
+        process.terminate()
+        let deadline = Date().addingTimeInterval(2)
+        while process.isRunning, Date() < deadline { usleep(20_000) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
     }
 }

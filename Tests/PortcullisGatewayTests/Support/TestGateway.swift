@@ -51,7 +51,8 @@ struct TestGateway: Sendable {
         defer { directory.cleanUp() }
         var configuration = GatewayConfiguration(
             server: ServerConfiguration(listen: ListenAddress(host: "127.0.0.1", port: 0)),
-            store: StoreConfiguration(dataDirectory: directory.path)
+            store: StoreConfiguration(dataDirectory: directory.path),
+            policies: PolicyConfiguration(directory: shippedPolicies)
         )
         configure(&configuration)
         // Every test gateway has a key ring in its data directory, as `portcullis dev` does.
@@ -71,7 +72,8 @@ struct TestGateway: Sendable {
         protocol serverProtocol: ServerProtocol = .http,
         allowlist: [String] = [],
         lifecycle: LifecycleConfiguration = LifecycleConfiguration(),
-        authorizer: CustomJWTAuthorizer? = nil
+        authorizer: CustomJWTAuthorizer? = nil,
+        tags: [String: String] = [:]
     ) async throws -> String {
         let (runtime, _) = try await gateway.registry.create(
             name: name,
@@ -83,7 +85,7 @@ struct TestGateway: Sendable {
                 requestHeaderAllowlist: allowlist,
                 authorizerConfiguration: authorizer.map { .object(["customJWTAuthorizer": $0.json]) }
             ),
-            tags: [:],
+            tags: tags,
             owner: .api
         )
         return names.runtimeARN(runtimeId: runtime.id)

@@ -12,6 +12,32 @@ let testLogger: Logger = {
     return logger
 }()
 
+/// The folder holding `Package.swift`.
+let packageRoot: URL = {
+    var directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+    while !FileManager.default.fileExists(atPath: directory.appendingPathComponent("Package.swift").path) {
+        directory = directory.deletingLastPathComponent()
+    }
+    return directory
+}()
+
+/// The repository's `policies/`: the default set every test gateway runs with unless a test gives its own.
+let shippedPolicies = packageRoot.appendingPathComponent("policies").path
+
+/// A policy directory for one test: the shipped schema and `administrators.cedar`, plus `files` (name → text).
+/// The shipped `agents.cedar` is left out unless `withAgents`, so a test states exactly who may use its agents.
+func makePolicyDirectory(_ files: [String: String], withAgents: Bool = false, in directory: TemporaryDirectory) throws -> String {
+    let path = directory.path + "/policies"
+    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    for name in ["schema.cedarschema", "administrators.cedar"] + (withAgents ? ["agents.cedar"] : []) {
+        try FileManager.default.copyItem(atPath: shippedPolicies + "/" + name, toPath: path + "/" + name)
+    }
+    for (name, text) in files {
+        try text.write(toFile: path + "/" + name, atomically: true, encoding: .utf8)
+    }
+    return path
+}
+
 /// A fresh directory under the system temporary directory, removed by `cleanUp()`.
 struct TemporaryDirectory {
     let path: String

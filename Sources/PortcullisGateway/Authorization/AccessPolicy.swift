@@ -1,0 +1,59 @@
+import Foundation
+import HTTPTypes
+import PortcullisCore
+import PortcullisPolicy
+
+/// Step 4 of every request, data plane and control plane: the Cedar policies decide, the decision is logged
+/// with the policies that made it, and a denial is an `AccessDeniedException` that says nothing about why —
+/// `portcullis policy explain <request id>` does, for administrators.
+struct AccessPolicy: Sendable {
+    static let deniedMessage = "You are not authorized to perform this operation"
+
+    let engine: PolicyEngine
+    let log: DecisionLog
+    let clock: any WallClock
+
+    /// Where a request came from, for the context.
+    struct Caller: Sendable {
+        var requestId: String
+        var sourceAddress: String?
+        var headers: HTTPFields
+        /// Custom headers that arrived as query parameters (presigned WebSocket URLs).
+        var queryHeaders: [(name: String, value: String)] = []
+        var sessionId: String?
+    }
+
+    func require(
+        _ principal: Principal, _ action: GatewayAction, on resource: PolicyResource, caller: Caller, mcp: MCPCall? = nil
+    ) throws(AgentCoreError) {
+        let now = clock.now()
+        let request = AuthorizationRequest(
+            principal: principal,
+            action: action,
+            resource: resource,
+            context: RequestConditions(
+                sourceAddress: caller.sourceAddress,
+                time: now,
+                sessionId: caller.sessionId,
+                headers: Self.customHeaders(caller),
+                mcp: mcp
+            )
+        )
+        let decision = engine.authorize(request)
+        log.record(decision, requestId: caller.requestId, at: now)
+        guard decision.isAllowed else { throw AgentCoreError(.accessDenied, Self.deniedMessage) }
+    }
+
+    /// The custom headers a policy may read, names lower-cased; a repeated header keeps its first value.
+    static func customHeaders(_ caller: Caller) -> [String: String] {
+        var headers: [String: String] = [:]
+        for field in caller.headers where field.name.canonicalName.hasPrefix(AgentRuntimeRules.customHeaderPrefix) {
+            if headers[field.name.canonicalName] == nil { headers[field.name.canonicalName] = field.value }
+        }
+        for header in caller.queryHeaders {
+            let name = header.name.lowercased()
+            if headers[name] == nil { headers[name] = header.value }
+        }
+        return headers
+    }
+}
