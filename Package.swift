@@ -75,11 +75,17 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // The few system calls Swift cannot make directly: a socket in another network namespace, posix_spawn with
+        // an exact descriptor set.
+        .target(name: "CSandboxSupport"),
         .target(
             name: "PortcullisSessions",
             dependencies: [
                 "PortcullisCore",
+                "CSandboxSupport",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: strictSettings
         ),
@@ -180,7 +186,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PortcullisSessionsTests",
-            dependencies: ["PortcullisCore", "PortcullisSessions"],
+            dependencies: ["PortcullisCore", "PortcullisSessions", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -1,4 +1,5 @@
 import Cedar
+import Crypto
 import Foundation
 public import Hummingbird
 import HummingbirdCore
@@ -44,7 +45,7 @@ public struct Gateway: Sendable {
     let jwtAuthenticator: JWTAuthenticator
     let registry: AgentRuntimeRegistry
     let resolver: RuntimeResolver
-    let sessions: SessionDirectory
+    let sessions: AgentSessions
     let upstream: UpstreamClient
     let connections = ConnectionRegistry()
     let idempotency: IdempotencyGuard
@@ -108,22 +109,81 @@ public struct Gateway: Sendable {
         if keyRing.isSealed, try await !store.accessKeys().isEmpty {
             logger.error("no key-encryption key is loaded: SigV4 access keys cannot be verified; see docs/operations.md (key ring)")
         }
-        self.resolver = RuntimeResolver(store: store, names: configuration.resources, logger: logger)
-        self.sessions = SessionDirectory(capacity: configuration.sessions.maxTrackedSessions, clock: clock)
+        let artifacts = AgentArtifacts(
+            root: URL(fileURLWithPath: configuration.store.dataDirectory).standardizedFileURL.path + "/artifacts",
+            sandbox: configuration.sandbox,
+            names: configuration.resources
+        )
+        self.resolver = RuntimeResolver(store: store, names: configuration.resources, artifacts: artifacts, logger: logger)
+        self.sessions = await Self.makeSessions(configuration, artifacts: artifacts, clock: clock, logger: logger)
         self.registry = AgentRuntimeRegistry(
             store: store,
             names: configuration.resources,
             clock: clock,
             resolver: resolver,
+            artifacts: artifacts,
             sessions: sessions,
             issuers: issuers,
             logger: logger
         )
         self.upstream = UpstreamClient(configuration: configuration.upstream)
         self.idempotency = IdempotencyGuard(store: store, clock: clock, logger: logger)
-        try await DeclaredAgentReconciler(registry: registry, logger: logger).reconcile(configuration.agents)
-        try await trustRuntimeIssuers()
+        for agent in configuration.agents where agent.configuration.artifact.runsInSandbox && sessions.sandboxes == nil {
+            throw ConfigurationError("agents[\(agent.name)] runs code, but this gateway cannot run sandboxes: \(sessions.sandboxesUnavailable)")
+        }
+        do {
+            try await DeclaredAgentReconciler(registry: registry, artifacts: artifacts, logger: logger).reconcile(configuration.agents)
+            try await trustRuntimeIssuers()
+        } catch {
+            // The gateway will not run: its sandbox driver's host state goes now.
+            await sessions.sandboxes?.shutdown()
+            throw error
+        }
         await issuers.hydrate()
+    }
+
+    /// Session bookkeeping, with sandboxes when the configured driver works on this host.
+    private static func makeSessions(
+        _ configuration: GatewayConfiguration,
+        artifacts: AgentArtifacts,
+        clock: any WallClock,
+        logger: Logger
+    ) async -> AgentSessions {
+        let directory = SessionDirectory(capacity: configuration.sessions.maxTrackedSessions, clock: clock)
+        let sandbox = configuration.sandbox
+        guard sandbox.driver == .bubblewrap else {
+            return AgentSessions(directory: directory, sandboxes: nil, sandboxesUnavailable: "sandbox.driver is none")
+        }
+        let dataDirectory = URL(fileURLWithPath: configuration.store.dataDirectory).standardizedFileURL.path
+        do {
+            try artifacts.makeReachable()
+            let driver = try BubblewrapDriver(
+                configuration: BubblewrapDriver.Configuration(
+                    bubblewrap: sandbox.bubblewrapPath,
+                    setpriv: sandbox.setprivPath,
+                    uids: sandbox.uidRange,
+                    stateDirectory: dataDirectory + "/sandboxes",
+                    // One cgroup tree per data directory: gateways sharing a host never touch each other's sessions.
+                    instance: String(Hex.encode(SHA256.hash(data: Array(dataDirectory.utf8))).prefix(12))
+                ),
+                logger: logger
+            )
+            let sandboxes = SandboxSessions(
+                driver: driver,
+                quotas: SandboxSessions.Quotas(
+                    maxSessions: sandbox.maxSessions,
+                    maxSessionsPerPrincipal: sandbox.maxSessionsPerPrincipal,
+                    startTimeoutSeconds: sandbox.startTimeoutSeconds
+                ),
+                clock: clock,
+                logger: logger
+            )
+            await sandboxes.prepare()
+            return AgentSessions(directory: directory, sandboxes: sandboxes, sandboxesUnavailable: "")
+        } catch {
+            logger.warning("agents deployed as code cannot run on this gateway", metadata: ["reason": "\(error.message)"])
+            return AgentSessions(directory: directory, sandboxes: nil, sandboxesUnavailable: error.message)
+        }
     }
 
     /// Registers the issuers that existing runtimes' authorizers name, so their keys are fetched at start-up.
@@ -235,35 +295,41 @@ public struct Gateway: Sendable {
         if let tls = server.tls {
             builder = try .tls(builder, tlsConfiguration: try Self.tlsConfiguration(tls))
         }
+        var services: [any Service] = [
+            UpstreamClientService(client: upstream),
+            IssuerRefreshService(issuers: issuers, logger: logger),
+            PolicyReloadService(
+                policies: policies,
+                log: decisionLog,
+                interval: configuration.policies.reloadIntervalSeconds > 0
+                    ? .milliseconds(Int64(configuration.policies.reloadIntervalSeconds * 1000)) : nil,
+                logger: logger
+            ),
+            // The decision log goes to the store every second, and once more at shutdown.
+            PeriodicService(interval: .seconds(1), tick: { await decisionLog.flush() }, final: { await decisionLog.flush() }),
+            MaintenanceService(
+                sessions: sessions.directory,
+                upstream: upstream,
+                apiKeys: apiKeyAuthenticator,
+                accessKeys: sigV4Authenticator,
+                browserSessions: store,
+                decisions: store,
+                policies: policies,
+                decisionRetention: TimeInterval(configuration.policies.decisionRetentionDays) * 86_400,
+                idempotency: idempotency,
+                interval: .seconds(30),
+                logger: logger
+            ),
+        ]
+        if let sandboxes = sessions.sandboxes {
+            // Sandboxed sessions end on time every second; at shutdown every sandbox is destroyed.
+            services.append(PeriodicService(interval: .seconds(1), tick: { await sandboxes.sweep() }, final: { await sandboxes.shutdown() }))
+        }
         return Application(
             router: router,
             server: builder,
             configuration: ApplicationConfiguration(address: .hostname(server.listen.host, port: server.listen.port), serverName: nil),
-            services: [
-                UpstreamClientService(client: upstream),
-                IssuerRefreshService(issuers: issuers, logger: logger),
-                PolicyReloadService(
-                    policies: policies,
-                    log: decisionLog,
-                    interval: configuration.policies.reloadIntervalSeconds > 0
-                        ? .milliseconds(Int64(configuration.policies.reloadIntervalSeconds * 1000)) : nil,
-                    logger: logger
-                ),
-                DecisionLogService(log: decisionLog),
-                MaintenanceService(
-                    sessions: sessions,
-                    upstream: upstream,
-                    apiKeys: apiKeyAuthenticator,
-                    accessKeys: sigV4Authenticator,
-                    browserSessions: store,
-                    decisions: store,
-                    policies: policies,
-                    decisionRetention: TimeInterval(configuration.policies.decisionRetentionDays) * 86_400,
-                    idempotency: idempotency,
-                    interval: .seconds(30),
-                    logger: logger
-                ),
-            ],
+            services: services,
             onServerRunning: onServerRunning,
             logger: logger
         )

@@ -55,18 +55,7 @@ public final class SessionDirectory: Sendable {
         principalId: String,
         lifecycle: LifecycleConfiguration
     ) throws(AgentCoreError) -> Lease {
-        let sessionId: String
-        if let requestedSessionId {
-            guard RuntimeSessionId.isValid(requestedSessionId) else {
-                throw AgentCoreError.invalidField(
-                    "runtimeSessionId",
-                    "Member must be 33-256 characters of letters, digits, '-', '_', '.' or ':', starting with a letter or digit"
-                )
-            }
-            sessionId = requestedSessionId
-        } else {
-            sessionId = RuntimeSessionId.generate()
-        }
+        let sessionId = try RuntimeSessionId.validatedOrGenerated(requestedSessionId)
         let key = Key(runtimeId: runtimeId, sessionId: sessionId)
         let now = clock.now()
         let isNew = try entries.withLock { entries throws(AgentCoreError) -> Bool in

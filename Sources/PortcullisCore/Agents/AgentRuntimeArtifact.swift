@@ -2,18 +2,22 @@
 ///
 /// On the wire this is the AgentCore `agentRuntimeArtifact` union. An `http://` or `https://` `containerUri` names
 /// an agent that already runs elsewhere and serves the container contract (`/invocations`, `/ping`, `/ws`) at that
-/// base URL: the *endpoint* kind. Image and code artifacts run in sandboxes, which the session runtime provides.
+/// base URL: the *endpoint* kind. A `codeConfiguration` is agent code the gateway deploys and runs, one sandbox per
+/// runtime session.
 public enum AgentRuntimeArtifact: Sendable, Equatable, Codable {
     /// An agent the operator runs elsewhere, reached at this base URL.
     case endpoint(url: String)
+    /// Agent code run in a sandbox per session.
+    case code(CodeArtifact)
 
-    private enum CodingKeys: String, CodingKey { case kind, url }
-    private enum Kind: String, Codable { case endpoint }
+    private enum CodingKeys: String, CodingKey { case kind, url, code }
+    private enum Kind: String, Codable { case endpoint, code }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         switch try container.decode(Kind.self, forKey: .kind) {
         case .endpoint: self = .endpoint(url: try container.decode(String.self, forKey: .url))
+        case .code: self = .code(try container.decode(CodeArtifact.self, forKey: .code))
         }
     }
 
@@ -23,13 +27,15 @@ public enum AgentRuntimeArtifact: Sendable, Equatable, Codable {
         case .endpoint(let url):
             try container.encode(Kind.endpoint, forKey: .kind)
             try container.encode(url, forKey: .url)
+        case .code(let code):
+            try container.encode(Kind.code, forKey: .kind)
+            try container.encode(code, forKey: .code)
         }
     }
 
-    /// The `containerUri` this artifact is shown as on the AgentCore wire.
-    public var containerURI: String {
-        switch self {
-        case .endpoint(let url): url
-        }
+    /// Whether the gateway runs this agent itself, in a sandbox per session.
+    public var runsInSandbox: Bool {
+        if case .code = self { return true }
+        return false
     }
 }

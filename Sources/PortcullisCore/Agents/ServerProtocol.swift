@@ -13,6 +13,15 @@ public enum ServerProtocol: String, Sendable, Codable, CaseIterable {
         case .a2a: "/"
         }
     }
+
+    /// The port the container contract gives the protocol.
+    public var defaultPort: Int {
+        switch self {
+        case .http, .agui: 8080
+        case .mcp: 8000
+        case .a2a: 9000
+        }
+    }
 }
 
 /// `protocolConfiguration`: the server protocol plus the optional port and path overrides of botocore ≥ 1.44.
@@ -29,4 +38,7 @@ public struct ProtocolConfiguration: Sendable, Equatable, Codable {
 
     /// The path invocations go to: the override, or the protocol's default.
     public var invocationPath: String { path ?? serverProtocol.defaultPath }
+
+    /// The port the agent listens on: the override, or the protocol's default.
+    public var agentPort: Int { port ?? serverProtocol.defaultPort }
 }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// An agent declared in the configuration file (`agents:`). The file is its source of truth: at start-up the
 /// gateway creates it, makes a new version when the declaration changed, and removes it when it is no longer listed.
 public struct DeclaredAgent: Sendable, Equatable, Decodable {
@@ -12,7 +14,7 @@ public struct DeclaredAgent: Sendable, Equatable, Decodable {
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case name, endpoint, description, `protocol`, port, path, requestHeaderAllowlist, idleRuntimeSessionTimeout,
+        case name, endpoint, code, description, `protocol`, port, path, requestHeaderAllowlist, idleRuntimeSessionTimeout,
             maxLifetime, environmentVariables, tags, customJWTAuthorizer
     }
 
@@ -28,8 +30,20 @@ public struct DeclaredAgent: Sendable, Equatable, Decodable {
         }
         self.name = name
         do {
-            let endpoint = try container.decode(String.self, forKey: .endpoint)
-            try AgentRuntimeRules.validateEndpointURL(endpoint, field: "agents[\(name)].endpoint")
+            let artifact: AgentRuntimeArtifact
+            switch (try container.decodeIfPresent(String.self, forKey: .endpoint), try container.decodeIfPresent(DeclaredCode.self, forKey: .code)) {
+            case (let endpoint?, nil):
+                try AgentRuntimeRules.validateEndpointURL(endpoint, field: "agents[\(name)].endpoint")
+                artifact = .endpoint(url: endpoint)
+            case (nil, let code?):
+                try CodeArtifact.validateEntryPoint(code.entryPoint, field: "agents[\(name)].code.entryPoint")
+                guard CodeArtifact.interpreterName(of: code.runtime) != nil else {
+                    throw ConfigurationError("agents[\(name)].code.runtime must be one of \(CodeArtifact.runtimes.joined(separator: ", "))")
+                }
+                artifact = .code(CodeArtifact(source: .path(code.absolutePath), runtime: code.runtime, entryPoint: code.entryPoint))
+            default:
+                throw ConfigurationError("agents[\(name)] needs exactly one of endpoint (a running agent) and code (agent code to run)")
+            }
             let description = try container.decodeIfPresent(String.self, forKey: .description)
             try AgentRuntimeRules.validateDescription(description, field: "agents[\(name)].description")
             let protocolConfiguration = ProtocolConfiguration(
@@ -58,7 +72,7 @@ public struct DeclaredAgent: Sendable, Equatable, Decodable {
                 field: "agents[\(name)]"
             )
             self.configuration = AgentRuntimeConfiguration(
-                artifact: .endpoint(url: endpoint),
+                artifact: artifact,
                 roleArn: Self.roleArn,
                 description: description,
                 protocolConfiguration: protocolConfiguration,
@@ -71,5 +85,28 @@ public struct DeclaredAgent: Sendable, Equatable, Decodable {
             throw ConfigurationError(error.fields.first.map { "\($0.name): \($0.message)" } ?? error.message)
         }
         self.tags = try container.value(.tags, default: [:])
+    }
+}
+
+/// `agents[].code`: agent code the gateway runs in a sandbox per session.
+struct DeclaredCode: Decodable {
+    var path: String
+    var entryPoint: [String]
+    var runtime: String
+
+    enum CodingKeys: String, CodingKey, CaseIterable { case path, entryPoint, runtime }
+
+    init(from decoder: any Decoder) throws {
+        try decoder.rejectUnknownKeys(CodingKeys.self)
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.path = try container.decode(String.self, forKey: .path)
+        self.entryPoint = try container.decode([String].self, forKey: .entryPoint)
+        self.runtime = try container.value(.runtime, default: "PYTHON_3_11")
+        guard !path.isEmpty, !path.contains("\0") else { throw ConfigurationError("agents[].code.path must not be empty") }
+    }
+
+    /// The path, relative ones taken from the gateway's working directory.
+    var absolutePath: String {
+        path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
     }
 }

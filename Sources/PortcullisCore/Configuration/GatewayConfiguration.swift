@@ -10,6 +10,7 @@ public struct GatewayConfiguration: Sendable, Equatable, Decodable {
     public var auth: AuthConfiguration
     public var keyRing: KeyRingConfiguration
     public var policies: PolicyConfiguration
+    public var sandbox: SandboxConfiguration
     public var logging: LoggingConfiguration
     public var agents: [DeclaredAgent]
     /// Set only by `portcullis dev`; never read from a file.
@@ -25,6 +26,7 @@ public struct GatewayConfiguration: Sendable, Equatable, Decodable {
         auth: AuthConfiguration = AuthConfiguration(),
         keyRing: KeyRingConfiguration = KeyRingConfiguration(),
         policies: PolicyConfiguration = PolicyConfiguration(),
+        sandbox: SandboxConfiguration = SandboxConfiguration(),
         logging: LoggingConfiguration = LoggingConfiguration(),
         agents: [DeclaredAgent] = [],
         development: DevelopmentSettings? = nil
@@ -38,6 +40,7 @@ public struct GatewayConfiguration: Sendable, Equatable, Decodable {
         self.auth = auth
         self.keyRing = keyRing
         self.policies = policies
+        self.sandbox = sandbox
         self.logging = logging
         self.agents = agents
         self.development = development
@@ -47,7 +50,7 @@ public struct GatewayConfiguration: Sendable, Equatable, Decodable {
     public static let defaultResourceNames = ResourceNames(region: "us-east-1", accountId: "123456789012")
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case server, store, resources, limits, upstream, sessions, auth, keyRing, policies, logging, agents
+        case server, store, resources, limits, upstream, sessions, auth, keyRing, policies, sandbox, logging, agents
     }
 
     public init(from decoder: any Decoder) throws {
@@ -63,6 +66,7 @@ public struct GatewayConfiguration: Sendable, Equatable, Decodable {
         self.auth = try container.value(.auth, default: AuthConfiguration())
         self.keyRing = try container.value(.keyRing, default: KeyRingConfiguration())
         self.policies = try container.value(.policies, default: PolicyConfiguration())
+        self.sandbox = try container.value(.sandbox, default: SandboxConfiguration())
         self.logging = try container.value(.logging, default: LoggingConfiguration())
         self.agents = try container.value(.agents, default: [])
         self.development = nil

@@ -20,4 +20,17 @@ public enum RuntimeSessionId {
     public static func generate() -> String {
         SecureRandom.uuid()
     }
+
+    /// The id a call continues (validated) or, when it names none, a new one.
+    /// - Throws: `ValidationException` naming `runtimeSessionId` for a malformed id.
+    public static func validatedOrGenerated(_ requested: String?) throws(AgentCoreError) -> String {
+        guard let requested else { return generate() }
+        guard isValid(requested) else {
+            throw AgentCoreError.invalidField(
+                "runtimeSessionId",
+                "Member must be 33-256 characters of letters, digits, '-', '_', '.' or ':', starting with a letter or digit"
+            )
+        }
+        return requested
+    }
 }

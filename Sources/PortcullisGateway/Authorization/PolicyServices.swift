@@ -54,20 +54,3 @@ struct PolicyReloadService: Service {
         }
     }
 }
-
-/// Writes the decision log to the store every second, and once more at shutdown.
-struct DecisionLogService: Service {
-    let log: DecisionLog
-
-    func run() async throws {
-        while !Task.isShuttingDownGracefully {
-            do {
-                try await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(1)) }
-            } catch {
-                break
-            }
-            await log.flush()
-        }
-        await log.flush()
-    }
-}

@@ -5,11 +5,13 @@ import PortcullisCore
 /// ones, removes ones no longer declared. Agents created through the API are never touched.
 struct DeclaredAgentReconciler: Sendable {
     let registry: AgentRuntimeRegistry
+    let artifacts: AgentArtifacts
     let logger: Logger
 
     func reconcile(_ declared: [DeclaredAgent]) async throws {
         let declaredNames = Set(declared.map(\.name))
         for agent in declared {
+            let runtime: AgentRuntime
             if let existing = try await registry.runtime(named: agent.name) {
                 guard existing.owner == .configuration else {
                     throw ConfigurationError(
@@ -18,10 +20,20 @@ struct DeclaredAgentReconciler: Sendable {
                 }
                 let latest = try await registry.version(of: existing, nil)
                 if latest.configuration != agent.configuration {
-                    _ = try await registry.update(runtimeId: existing.id, configuration: agent.configuration, as: .configuration)
+                    runtime = try await registry.update(runtimeId: existing.id, configuration: agent.configuration, as: .configuration).0
+                } else {
+                    runtime = existing
                 }
             } else {
-                _ = try await registry.create(name: agent.name, configuration: agent.configuration, tags: agent.tags, owner: .configuration)
+                runtime = try await registry.create(name: agent.name, configuration: agent.configuration, tags: agent.tags, owner: .configuration).0
+            }
+            if case .code(let code) = agent.configuration.artifact {
+                // Declared code is copied at every start: the file names a path, and its contents are what runs.
+                do {
+                    try artifacts.deploy(code, runtimeId: runtime.id, version: runtime.latestVersion)
+                } catch {
+                    throw ConfigurationError("agents[\(agent.name)].code: \(error.description)")
+                }
             }
         }
         var after: String?

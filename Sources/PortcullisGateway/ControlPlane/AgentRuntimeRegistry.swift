@@ -16,7 +16,8 @@ struct AgentRuntimeRegistry: Sendable {
     let names: ResourceNames
     let clock: any WallClock
     let resolver: RuntimeResolver
-    let sessions: SessionDirectory
+    let artifacts: AgentArtifacts
+    let sessions: AgentSessions
     let issuers: IssuerRegistry
     let logger: Logger
 
@@ -84,7 +85,8 @@ struct AgentRuntimeRegistry: Sendable {
         let deleted = try await storeCall { try await store.deleteRuntime(id: runtimeId) }
         guard deleted else { throw notFound(runtimeId) }
         resolver.invalidate(runtimeId: runtimeId)
-        sessions.removeAll(runtimeId: runtimeId)
+        await sessions.removeAll(runtimeId: runtimeId)
+        artifacts.remove(runtimeId: runtimeId)
         logger.info("agent runtime deleted", metadata: ["agent": "\(runtime.name)", "runtime_id": "\(runtimeId)"])
         runtime.status = .deleting
         return runtime

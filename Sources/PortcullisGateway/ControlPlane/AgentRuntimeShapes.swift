@@ -9,7 +9,22 @@ enum AgentRuntimeShapes {
     }
 
     static func artifact(_ artifact: AgentRuntimeArtifact) -> JSONValue {
-        .object(["containerConfiguration": .object(["containerUri": .string(artifact.containerURI)])])
+        switch artifact {
+        case .endpoint(let url):
+            return .object(["containerConfiguration": .object(["containerUri": .string(url)])])
+        case .code(let code):
+            let source: JSONValue
+            switch code.source {
+            case .path(let path): source = .object(["path": .string(path)])
+            }
+            return .object([
+                "codeConfiguration": .object([
+                    "code": source,
+                    "runtime": .string(code.runtime),
+                    "entryPoint": .array(code.entryPoint.map { .string($0) }),
+                ])
+            ])
+        }
     }
 
     static func workloadIdentity(_ runtime: AgentRuntime, names: ResourceNames) -> JSONValue {

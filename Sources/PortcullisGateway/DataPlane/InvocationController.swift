@@ -17,7 +17,7 @@ struct InvocationController: Sendable {
     static let bufferedBodyLimit = 256 * 1024
 
     let gate: InvocationGate
-    let sessions: SessionDirectory
+    let sessions: AgentSessions
     let upstream: UpstreamClient
     let connections: ConnectionRegistry
     let limits: LimitsConfiguration
@@ -106,7 +106,7 @@ struct InvocationController: Sendable {
                 }
             }
         }
-        try sessions.stop(runtimeId: admitted.resolved.runtime.id, sessionId: sessionId, principalId: admitted.principal.sessionOwner)
+        try await sessions.stop(admitted.resolved, sessionId: sessionId, principalId: admitted.principal.sessionOwner)
         logger.info(
             "runtime session stopped",
             metadata: ["agent": "\(admitted.resolved.runtime.name)", "session_id": "\(sessionId)", "principal": "\(admitted.principal.id)"]
@@ -214,18 +214,16 @@ struct InvocationController: Sendable {
     ) async throws -> Response {
         let resolved = admitted.resolved
         let serverProtocol = resolved.configuration.protocolConfiguration.serverProtocol
-        let lease = try sessions.begin(
-            runtimeId: resolved.runtime.id,
+        let (hold, address) = try await sessions.begin(
+            resolved,
             requestedSessionId: Self.requestedSessionId(request.headers, serverProtocol: serverProtocol),
-            principalId: admitted.principal.sessionOwner,
-            lifecycle: resolved.configuration.lifecycle
+            principalId: admitted.principal.sessionOwner
         )
-        let hold = SessionHold(lease: lease, directory: sessions)
         let headers = try ForwardedHeaders.upstreamRequestHeaders(
             from: request.headers,
             allowlisted: resolved.allowlistedHeaders,
             context: ForwardedHeaders.Context(
-                sessionId: lease.sessionId,
+                sessionId: hold.sessionId,
                 requestId: context.requestId,
                 clientAddress: context.channel.remoteAddress?.ipAddress,
                 isTLS: isTLS,
@@ -246,7 +244,7 @@ struct InvocationController: Sendable {
         let response = try await upstream.send(
             method: method,
             path: path,
-            to: resolved.upstream,
+            to: address,
             headers: headers,
             body: body,
             on: context.channel.eventLoop,
@@ -256,7 +254,7 @@ struct InvocationController: Sendable {
             "agent answered",
             metadata: [
                 "agent": "\(resolved.runtime.name)", "status": "\(response.head.status.code)", "request_id": "\(context.requestId)",
-                "session_id": "\(lease.sessionId)",
+                "session_id": "\(hold.sessionId)",
             ]
         )
         guard (200..<300).contains(response.head.status.code) || passNonSuccess else {
@@ -264,12 +262,12 @@ struct InvocationController: Sendable {
         }
         var responseHeaders = ForwardedHeaders.clientResponseHeaders(
             from: response.head.headers,
-            sessionId: lease.sessionId,
+            sessionId: hold.sessionId,
             requestId: context.requestId
         )
         if serverProtocol == .mcp, responseHeaders[.mcpSessionId] == nil {
             // The platform issues the MCP session id when the server does not, and maps it back to this session.
-            responseHeaders[.mcpSessionId] = lease.sessionId
+            responseHeaders[.mcpSessionId] = hold.sessionId
         }
         let contentLength = response.head.headers.first(name: "content-length").flatMap { Int($0) }
         let status = HTTPResponse.Status(code: Int(response.head.status.code))

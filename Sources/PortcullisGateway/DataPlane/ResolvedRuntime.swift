@@ -1,5 +1,6 @@
 import Foundation
 import PortcullisCore
+import PortcullisSessions
 
 /// An invocation target resolved to the exact version it runs, with the agent's address parsed once.
 struct ResolvedRuntime: Sendable {
@@ -7,7 +8,10 @@ struct ResolvedRuntime: Sendable {
     var endpointName: String
     var version: AgentRuntimeVersion
     var arn: String
-    var upstream: UpstreamAddress
+    /// Where an endpoint agent listens; `nil` for agents that run in sandboxes.
+    var upstream: UpstreamAddress?
+    /// What a session of a code agent runs; `nil` for endpoint agents.
+    var sandboxed: SandboxedAgent?
     /// `requestHeaderAllowlist`, lowercased, for the per-request header filter.
     var allowlistedHeaders: Set<String>
     /// The version's JWT authorizer, read once; `nil` on runtimes without one (and on one that cannot be read,
@@ -17,13 +21,29 @@ struct ResolvedRuntime: Sendable {
     var configuration: AgentRuntimeConfiguration { version.configuration }
 }
 
-/// Where an endpoint agent listens: scheme, host, port and base path of its URL.
+/// Where an agent listens: scheme, host, port and base path of an endpoint agent's URL, or a port inside a sandbox.
 struct UpstreamAddress: Sendable, Equatable {
     var isTLS: Bool
     var host: String
     var port: Int
     /// The URL's path without a trailing slash; empty for the root.
     var basePath: String
+    /// The sandbox whose own loopback `port` is on; connections are opened inside its network namespace.
+    var sandbox: (any Sandbox)?
+
+    /// The agent's port on the loopback of a sandbox.
+    init(sandbox: any Sandbox, port: Int) {
+        self.isTLS = false
+        self.host = "127.0.0.1"
+        self.port = port
+        self.basePath = ""
+        self.sandbox = sandbox
+    }
+
+    static func == (left: UpstreamAddress, right: UpstreamAddress) -> Bool {
+        left.isTLS == right.isTLS && left.host == right.host && left.port == right.port && left.basePath == right.basePath
+            && left.sandbox?.id == right.sandbox?.id
+    }
 
     init?(url: String) {
         guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased(),

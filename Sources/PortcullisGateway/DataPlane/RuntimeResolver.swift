@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import PortcullisCore
+import PortcullisSessions
 import PortcullisStore
 import Synchronization
 
@@ -25,12 +26,14 @@ final class RuntimeResolver: Sendable {
 
     private let store: any AgentRegistryStore
     private let names: ResourceNames
+    private let artifacts: AgentArtifacts
     private let logger: Logger
     private let cache = Mutex<[Key: Entry]>([:])
 
-    init(store: any AgentRegistryStore, names: ResourceNames, logger: Logger) {
+    init(store: any AgentRegistryStore, names: ResourceNames, artifacts: AgentArtifacts, logger: Logger) {
         self.store = store
         self.names = names
+        self.artifacts = artifacts
         self.logger = logger
     }
 
@@ -78,8 +81,14 @@ final class RuntimeResolver: Sendable {
                 let endpoint = try await store.endpoint(runtimeId: key.runtimeId, name: key.qualifier),
                 let version = try await store.version(runtimeId: key.runtimeId, version: endpoint.liveVersion)
             else { return nil }
-            guard case .endpoint(let url) = version.configuration.artifact, let upstream = UpstreamAddress(url: url) else {
-                return nil
+            var upstream: UpstreamAddress?
+            var sandboxed: SandboxedAgent?
+            switch version.configuration.artifact {
+            case .endpoint(let url):
+                guard let address = UpstreamAddress(url: url) else { return nil }
+                upstream = address
+            case .code:
+                sandboxed = artifacts.sandboxedAgent(runtimeId: runtime.id, version: version)
             }
             return ResolvedRuntime(
                 runtime: runtime,
@@ -87,6 +96,7 @@ final class RuntimeResolver: Sendable {
                 version: version,
                 arn: names.runtimeARN(runtimeId: runtime.id),
                 upstream: upstream,
+                sandboxed: sandboxed,
                 allowlistedHeaders: Set(version.configuration.requestHeaderAllowlist.map { $0.lowercased() }),
                 authorizer: version.configuration.customJWTAuthorizer
             )

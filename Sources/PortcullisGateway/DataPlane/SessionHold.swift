@@ -1,18 +1,19 @@
-import PortcullisSessions
-
-/// An invocation's hold on its session, released exactly once: when the response (or its streamed body) is done,
-/// or when the response is dropped unsent. Tying the release to the object's lifetime means no error path can
-/// leave a session marked busy forever.
+/// A call's hold on its session, released exactly once: when the response (or its streamed body) is done, or when
+/// the response is dropped unsent. Tying the release to the object's lifetime means no error path can leave a
+/// session marked busy forever.
 final class SessionHold: Sendable {
-    let lease: SessionDirectory.Lease
-    private let directory: SessionDirectory
+    let sessionId: String
+    /// `true` when this call started the session.
+    let isNew: Bool
+    private let release: @Sendable () -> Void
 
-    init(lease: SessionDirectory.Lease, directory: SessionDirectory) {
-        self.lease = lease
-        self.directory = directory
+    init(sessionId: String, isNew: Bool, release: @escaping @Sendable () -> Void) {
+        self.sessionId = sessionId
+        self.isNew = isNew
+        self.release = release
     }
 
     deinit {
-        directory.end(lease)
+        release()
     }
 }

@@ -3,6 +3,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import NIOSSL
+import PortcullisSessions
 import Synchronization
 
 /// Keep-alive connections to agents, kept per agent address and per event loop so a request's upstream
@@ -16,7 +17,17 @@ final class UpstreamConnectionPool: Sendable {
         var host: String
         var port: Int
         var isTLS: Bool
+        /// The sandbox whose loopback the port is on; `nil` for endpoint agents.
+        var sandbox: String?
         var eventLoop: ObjectIdentifier
+
+        init(_ address: UpstreamAddress, on eventLoop: any EventLoop) {
+            self.host = address.host
+            self.port = address.port
+            self.isTLS = address.isTLS
+            self.sandbox = address.sandbox?.id
+            self.eventLoop = ObjectIdentifier(eventLoop)
+        }
     }
 
     private struct Idle {
@@ -46,6 +57,15 @@ final class UpstreamConnectionPool: Sendable {
     func acquire(_ address: UpstreamAddress, on eventLoop: any EventLoop) async throws -> (UpstreamConnection, reused: Bool) {
         if let idle = takeIdle(address, on: eventLoop) { return (idle, true) }
         do {
+            if let sandbox = address.sandbox {
+                let socket: Int32
+                do {
+                    socket = try await sandbox.connect(port: address.port, timeout: .nanoseconds(connectTimeout.nanoseconds))
+                } catch {
+                    throw error.kind == .timedOut ? UpstreamError.connectTimeout : UpstreamError.unreachable
+                }
+                return (try await connect(address, key: Key(address, on: eventLoop), socket: socket, on: eventLoop).get(), false)
+            }
             return (try await connect(address, on: eventLoop).get(), false)
         } catch let error as UpstreamError {
             throw error
@@ -56,7 +76,7 @@ final class UpstreamConnectionPool: Sendable {
 
     /// An idle connection to `address` on `eventLoop`, without waiting; `nil` when there is none.
     func takeIdle(_ address: UpstreamAddress, on eventLoop: any EventLoop) -> UpstreamConnection? {
-        let key = Key(host: address.host, port: address.port, isTLS: address.isTLS, eventLoop: ObjectIdentifier(eventLoop))
+        let key = Key(address, on: eventLoop)
         let now = NIODeadline.now()
         var stale: [UpstreamConnection] = []
         let found = idle.withLock { idle -> UpstreamConnection? in
@@ -75,7 +95,7 @@ final class UpstreamConnectionPool: Sendable {
 
     /// A new connection to `address` on `eventLoop`.
     func connect(_ address: UpstreamAddress, on eventLoop: any EventLoop) -> EventLoopFuture<UpstreamConnection> {
-        connect(address, key: Key(host: address.host, port: address.port, isTLS: address.isTLS, eventLoop: ObjectIdentifier(eventLoop)), on: eventLoop)
+        connect(address, key: Key(address, on: eventLoop), socket: nil, on: eventLoop)
     }
 
     /// Takes a connection back after an exchange, or closes it.
@@ -109,12 +129,13 @@ final class UpstreamConnectionPool: Sendable {
         for connection in expired { connection.close() }
     }
 
-    private func connect(_ address: UpstreamAddress, key: Key, on eventLoop: any EventLoop) -> EventLoopFuture<UpstreamConnection> {
+    /// Connects with NIO, or wraps `socket`, already connected (inside a sandbox's network namespace).
+    private func connect(_ address: UpstreamAddress, key: Key, socket: Int32?, on eventLoop: any EventLoop) -> EventLoopFuture<UpstreamConnection> {
         let readTimeout = readTimeout
         let tlsContext = address.isTLS ? tlsContext : nil
         if address.isTLS, tlsContext == nil { return eventLoop.makeFailedFuture(UpstreamError.unreachable) }
         let handler = NIOLoopBoundBox.makeEmptyBox(valueType: UpstreamConnectionHandler.self, eventLoop: eventLoop)
-        return ClientBootstrap(group: eventLoop)
+        let bootstrap = ClientBootstrap(group: eventLoop)
             .connectTimeout(connectTimeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
@@ -128,7 +149,8 @@ final class UpstreamConnectionPool: Sendable {
                     try channel.pipeline.syncOperations.addHandler(connectionHandler)
                 }
             }
-            .connect(host: address.host, port: address.port)
+        let channel = socket.map { bootstrap.withConnectedSocket($0) } ?? bootstrap.connect(host: address.host, port: address.port)
+        return channel
             .flatMapErrorThrowing { error in
                 if case ChannelError.connectTimeout = error { throw UpstreamError.connectTimeout }
                 throw UpstreamError.unreachable

@@ -4,6 +4,7 @@ import NIOPosix
 import NIOSSL
 import NIOWebSocket
 import PortcullisCore
+import PortcullisSessions
 
 /// Opens the agent side of a WebSocket relay: TCP (and TLS for `https` agents), then the HTTP upgrade to the
 /// agent's `/ws`, before the client's upgrade is accepted, so an agent that refuses becomes an error response
@@ -27,9 +28,8 @@ struct UpstreamWebSocketConnector: Sendable {
         let outcome: Outcome
         do {
             let sslContext = address.isTLS ? try NIOSSLContext(configuration: .makeClientConfiguration()) : nil
-            let upgrade = try await ClientBootstrap(group: eventLoopGroup)
-                .connectTimeout(connectTimeout)
-                .connect(host: address.host, port: address.port) { channel in
+            let bootstrap = ClientBootstrap(group: eventLoopGroup).connectTimeout(connectTimeout)
+            let initializer: @Sendable (any Channel) -> EventLoopFuture<EventLoopFuture<Outcome>> = { channel in
                     channel.eventLoop.makeCompletedFuture {
                         if let sslContext {
                             try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: sslContext, serverHostname: address.tlsServerName))
@@ -63,6 +63,13 @@ struct UpstreamWebSocketConnector: Sendable {
                         return result
                     }
                 }
+            let upgrade: EventLoopFuture<Outcome>
+            if let sandbox = address.sandbox {
+                let socket = try await sandbox.connect(port: address.port, timeout: .nanoseconds(connectTimeout.nanoseconds))
+                upgrade = try await bootstrap.withConnectedSocket(socket, channelInitializer: initializer)
+            } else {
+                upgrade = try await bootstrap.connect(host: address.host, port: address.port, channelInitializer: initializer)
+            }
             outcome = try await upgrade.get()
         } catch {
             throw AgentCoreError(.runtimeClientError, "The agent runtime is not reachable for WebSocket connections")

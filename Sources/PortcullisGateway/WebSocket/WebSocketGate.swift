@@ -11,7 +11,7 @@ import PortcullisSessions
 /// agent's side is connected, and only then does the client get its `101`.
 struct WebSocketGate: Sendable {
     let gate: InvocationGate
-    let sessions: SessionDirectory
+    let sessions: AgentSessions
     let connector: UpstreamWebSocketConnector
     let limits: LimitsConfiguration
     let isTLS: Bool
@@ -83,18 +83,12 @@ struct WebSocketGate: Sendable {
             )
         )
         let resolved = admitted.resolved
-        let lease = try sessions.begin(
-            runtimeId: resolved.runtime.id,
-            requestedSessionId: requestedSession,
-            principalId: admitted.principal.sessionOwner,
-            lifecycle: resolved.configuration.lifecycle
-        )
-        let hold = SessionHold(lease: lease, directory: sessions)
+        let (hold, address) = try await sessions.begin(resolved, requestedSessionId: requestedSession, principalId: admitted.principal.sessionOwner)
         var headers = try ForwardedHeaders.upstreamRequestHeaders(
             from: request.headerFields,
             allowlisted: resolved.allowlistedHeaders,
             context: ForwardedHeaders.Context(
-                sessionId: lease.sessionId,
+                sessionId: hold.sessionId,
                 requestId: requestId,
                 clientAddress: channel.remoteAddress?.ipAddress,
                 isTLS: isTLS,
@@ -107,9 +101,9 @@ struct WebSocketGate: Sendable {
         if !subprotocols.forwarded.isEmpty {
             headers.add(name: "Sec-WebSocket-Protocol", value: subprotocols.forwarded.joined(separator: ", "))
         }
-        let (upstream, selected) = try await connector.connect(to: resolved.upstream, path: "/ws", headers: headers)
+        let (upstream, selected) = try await connector.connect(to: address, path: "/ws", headers: headers)
         var responseHeaders = HTTPHeaders()
-        responseHeaders.add(name: "X-Amzn-Bedrock-AgentCore-Runtime-Session-Id", value: lease.sessionId)
+        responseHeaders.add(name: "X-Amzn-Bedrock-AgentCore-Runtime-Session-Id", value: hold.sessionId)
         responseHeaders.add(name: "x-amzn-RequestId", value: requestId)
         if let selected {
             responseHeaders.add(name: "Sec-WebSocket-Protocol", value: selected)
@@ -118,7 +112,7 @@ struct WebSocketGate: Sendable {
         }
         logger.info(
             "websocket admitted",
-            metadata: ["agent": "\(resolved.runtime.name)", "session_id": "\(lease.sessionId)", "request_id": "\(requestId)"]
+            metadata: ["agent": "\(resolved.runtime.name)", "session_id": "\(hold.sessionId)", "request_id": "\(requestId)"]
         )
         return WebSocketRelayPlan(upstream: upstream, responseHeaders: responseHeaders, hold: hold, agentName: resolved.runtime.name)
     }

@@ -52,7 +52,9 @@ struct TestGateway: Sendable {
         var configuration = GatewayConfiguration(
             server: ServerConfiguration(listen: ListenAddress(host: "127.0.0.1", port: 0)),
             store: StoreConfiguration(dataDirectory: directory.path),
-            policies: PolicyConfiguration(directory: shippedPolicies)
+            policies: PolicyConfiguration(directory: shippedPolicies),
+            // Sandboxes only where a test asks for them (they need root and bubblewrap).
+            sandbox: SandboxConfiguration(driver: .none)
         )
         configure(&configuration)
         // Every test gateway has a key ring in its data directory, as `portcullis dev` does.

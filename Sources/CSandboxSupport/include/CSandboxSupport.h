@@ -1,0 +1,30 @@
+#ifndef CSANDBOXSUPPORT_H
+#define CSANDBOXSUPPORT_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+/// Creates a TCP socket inside the network namespace `netns_fd` (-1: this thread's own) and connects it to
+/// 127.0.0.1:`port` there, waiting at most `timeout_ms`. Returns the connected, non-blocking, close-on-exec socket,
+/// or -errno. The calling thread is back in its own namespace when this returns.
+int pcs_connect_loopback(int netns_fd, uint16_t port, int timeout_ms);
+
+/// posix_spawn with only the listed descriptors: `child_fds[i]` in the child is `parent_fds[i]` of the caller; every
+/// other descriptor is closed. Signal dispositions and the mask are reset, and the child starts a new session.
+/// Returns 0 and sets `*pid`, or an errno value.
+int pcs_spawn(const char *path, char *const argv[], char *const envp[], const int *parent_fds, const int *child_fds,
+              int fd_count, pid_t *pid);
+
+/// `open(path, O_PATH | O_DIRECTORY | O_CLOEXEC)`: a handle on a directory that grants no access of its own.
+int pcs_open_directory_path(const char *path);
+
+/// `open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC)`: a handle on any file (a link itself, not its target).
+int pcs_open_path(const char *path);
+
+/// Makes this process the reaper of its orphaned descendants (`PR_SET_CHILD_SUBREAPER`). Returns 0 or -errno.
+int pcs_become_subreaper(void);
+
+/// `pipe2(fds, O_CLOEXEC)`.
+int pcs_pipe_cloexec(int fds[2]);
+
+#endif

@@ -1,0 +1,131 @@
+/// Runs agents, one isolated environment per runtime session. The session manager, metering and the gateway see
+/// only this interface; bubblewrap is the implementation on Linux, a microVM or Kubernetes driver another.
+public protocol SandboxDriver: Sendable {
+    /// The driver's name as configured and reported (`bubblewrap`).
+    var name: String { get }
+
+    /// Starts a sandbox and returns once its process runs (not yet once the agent answers: see ``AgentReadiness``).
+    func start(_ specification: SandboxSpecification) async throws(SandboxError) -> any Sandbox
+
+    /// Removes what an earlier run of this gateway left behind (it crashed or was killed): processes, cgroups,
+    /// session directories. Called once before the first start.
+    func removeLeftovers() async
+
+    /// Removes the driver's own host state (its cgroup tree) once every sandbox is destroyed.
+    func shutdown() async
+}
+
+/// One running sandbox.
+public protocol Sandbox: AnyObject, Sendable {
+    var id: String { get }
+
+    /// A TCP connection to `port` on the sandbox's own loopback, as a connected non-blocking socket descriptor that
+    /// the caller owns.
+    func connect(port: Int, timeout: Duration) async throws(SandboxError) -> Int32
+
+    /// Whether the sandbox's processes are gone (the agent exited or was killed).
+    var hasExited: Bool { get }
+
+    /// What the sandbox has used so far.
+    func usage() -> SandboxUsage
+
+    /// Kills every process, removes every trace, and returns the final usage. Idempotent.
+    func destroy() async -> SandboxUsage
+}
+
+/// What to run and within which limits.
+public struct SandboxSpecification: Sendable {
+    /// Unique among running sandboxes; becomes part of directory and cgroup names (`[a-z0-9-]`).
+    public var id: String
+    /// The program and its arguments, as seen inside the sandbox.
+    public var command: [String]
+    public var environment: [String: String]
+    /// Host directory shown read-only at ``SandboxLayout/codeDirectory``, its entries inside a writable directory.
+    public var codeDirectory: String
+    /// Host directory shown read-only at ``SandboxLayout/dependencyDirectory``, if any.
+    public var dependencyDirectory: String?
+    public var limits: SandboxLimits
+
+    public init(
+        id: String,
+        command: [String],
+        environment: [String: String],
+        codeDirectory: String,
+        dependencyDirectory: String?,
+        limits: SandboxLimits
+    ) {
+        self.id = id
+        self.command = command
+        self.environment = environment
+        self.codeDirectory = codeDirectory
+        self.dependencyDirectory = dependencyDirectory
+        self.limits = limits
+    }
+}
+
+/// Where things are inside every sandbox.
+public enum SandboxLayout {
+    /// The agent's code (read-only files in a writable directory: the working directory).
+    public static let codeDirectory = "/app"
+    /// The dependency layer installed from `requirements.txt` (read-only, on `PYTHONPATH`).
+    public static let dependencyDirectory = "/opt/agent-deps"
+    /// The agent user's home (writable).
+    public static let homeDirectory = "/home/agent"
+}
+
+/// Resource limits of one sandbox.
+public struct SandboxLimits: Sendable, Equatable {
+    public var memoryBytes: Int
+    /// CPU time per wall-clock second, in thousandths of a core (1000 = one core).
+    public var cpuMillicores: Int
+    public var maxProcesses: Int
+    /// Size of each writable tmpfs (`/tmp`, the home and the working directory); it counts against memory too.
+    public var writableBytes: Int
+
+    public init(memoryBytes: Int, cpuMillicores: Int, maxProcesses: Int, writableBytes: Int) {
+        self.memoryBytes = memoryBytes
+        self.cpuMillicores = cpuMillicores
+        self.maxProcesses = maxProcesses
+        self.writableBytes = writableBytes
+    }
+}
+
+/// Resource use of a sandbox, from its cgroup.
+public struct SandboxUsage: Sendable, Equatable {
+    /// CPU time used, by every process of the sandbox (waiting on I/O is not counted).
+    public var cpuSeconds: Double
+    public var memoryBytes: Int
+    public var peakMemoryBytes: Int
+    /// How many times the kernel killed a process for exceeding the memory limit.
+    public var outOfMemoryKills: Int
+
+    public init(cpuSeconds: Double = 0, memoryBytes: Int = 0, peakMemoryBytes: Int = 0, outOfMemoryKills: Int = 0) {
+        self.cpuSeconds = cpuSeconds
+        self.memoryBytes = memoryBytes
+        self.peakMemoryBytes = peakMemoryBytes
+        self.outOfMemoryKills = outOfMemoryKills
+    }
+}
+
+/// Why a sandbox could not start or be reached. The message is for operators; callers get a generic 424.
+public struct SandboxError: Error, Sendable, CustomStringConvertible {
+    public enum Kind: Sendable {
+        /// The host cannot run sandboxes (missing program, no cgroups, no seccomp table).
+        case unavailable
+        case startFailed
+        case unreachable
+        /// The connection did not open within its timeout.
+        case timedOut
+        case exited
+    }
+
+    public var kind: Kind
+    public var message: String
+
+    public init(_ kind: Kind, _ message: String) {
+        self.kind = kind
+        self.message = message
+    }
+
+    public var description: String { message }
+}

@@ -1,0 +1,420 @@
+public import Foundation
+public import Logging
+public import PortcullisCore
+import Synchronization
+
+/// What to start for a session of one runtime version: the sandbox and the agent's port in it.
+public struct SandboxedAgent: Sendable {
+    public var runtimeId: String
+    public var version: Int
+    public var command: [String]
+    public var environment: [String: String]
+    public var codeDirectory: String
+    public var dependencyDirectory: String?
+    public var limits: SandboxLimits
+    public var port: Int
+    public var lifecycle: LifecycleConfiguration
+
+    public init(
+        runtimeId: String,
+        version: Int,
+        command: [String],
+        environment: [String: String],
+        codeDirectory: String,
+        dependencyDirectory: String?,
+        limits: SandboxLimits,
+        port: Int,
+        lifecycle: LifecycleConfiguration
+    ) {
+        self.runtimeId = runtimeId
+        self.version = version
+        self.command = command
+        self.environment = environment
+        self.codeDirectory = codeDirectory
+        self.dependencyDirectory = dependencyDirectory
+        self.limits = limits
+        self.port = port
+        self.lifecycle = lifecycle
+    }
+}
+
+/// The runtime sessions that run in sandboxes: one sandbox per session, started on the session's first call, kept
+/// for its follow-up calls, and destroyed at idle timeout, at max lifetime, on StopRuntimeSession, when the agent
+/// dies, or when the gateway stops.
+///
+/// A session belongs to the principal whose call started it; another principal presenting its id is told it does
+/// not exist. Concurrent first calls of one session share one start. Idle time counts from the last completed call,
+/// and not while a call or stream is open or while the agent's `/ping` says `HealthyBusy`.
+public final class SandboxSessions: Sendable {
+    public struct Quotas: Sendable, Equatable {
+        public var maxSessions: Int
+        public var maxSessionsPerPrincipal: Int
+        /// How long a new sandbox may take until the agent answers.
+        public var startTimeoutSeconds: Double
+
+        public init(maxSessions: Int, maxSessionsPerPrincipal: Int, startTimeoutSeconds: Double) {
+            self.maxSessions = maxSessions
+            self.maxSessionsPerPrincipal = maxSessionsPerPrincipal
+            self.startTimeoutSeconds = startTimeoutSeconds
+        }
+    }
+
+    /// One call's hold on its session; give it back with ``end(_:)``.
+    public struct Lease: Sendable {
+        public let runtimeId: String
+        public let sessionId: String
+        public let isNew: Bool
+        public let sandbox: any Sandbox
+        public let port: Int
+    }
+
+    /// What an operator sees of a session.
+    public struct SessionInfo: Sendable {
+        public var runtimeId: String
+        public var sessionId: String
+        public var version: Int
+        public var ownerId: String
+        public var sandboxId: String?
+        public var createdAt: Date
+        public var lastActivity: Date
+        public var inFlight: Int
+        public var usage: SandboxUsage
+    }
+
+    /// Why a session ended.
+    public enum EndReason: String, Sendable {
+        case idle, maxLifetime, stopped, exited, runtimeDeleted, shutdown
+    }
+
+    struct Key: Hashable {
+        var runtimeId: String
+        var sessionId: String
+    }
+
+    private enum Phase {
+        case starting(StartGate)
+        case running(any Sandbox)
+    }
+
+    private struct Entry {
+        var ownerId: String
+        var version: Int
+        var port: Int
+        var phase: Phase
+        var createdAt: Date
+        var lastActivity: Date
+        var lastPing: Date
+        var inFlight: Int
+        var lifecycle: LifecycleConfiguration
+    }
+
+    /// The outcome of one sandbox start, awaited by every call that arrived while it ran.
+    final class StartGate: Sendable {
+        private let state = Mutex<(result: Result<any Sandbox, AgentCoreError>?, waiters: [CheckedContinuation<Result<any Sandbox, AgentCoreError>, Never>])>(
+            (nil, [])
+        )
+
+        func finish(_ result: Result<any Sandbox, AgentCoreError>) {
+            let waiters = state.withLock { state in
+                state.result = result
+                defer { state.waiters = [] }
+                return state.waiters
+            }
+            for waiter in waiters { waiter.resume(returning: result) }
+        }
+
+        func wait() async -> Result<any Sandbox, AgentCoreError> {
+            await withCheckedContinuation { continuation in
+                let ready = state.withLock { state -> Result<any Sandbox, AgentCoreError>? in
+                    if let result = state.result { return result }
+                    state.waiters.append(continuation)
+                    return nil
+                }
+                if let ready { continuation.resume(returning: ready) }
+            }
+        }
+    }
+
+    /// Idle sessions are pinged this often, so `HealthyBusy` background work keeps them alive.
+    static let pingInterval: TimeInterval = 5
+
+    private let entries = Mutex<[Key: Entry]>([:])
+    private let driver: any SandboxDriver
+    private let quotas: Quotas
+    private let clock: any WallClock
+    private let logger: Logger
+
+    public init(driver: any SandboxDriver, quotas: Quotas, clock: any WallClock = SystemWallClock(), logger: Logger) {
+        self.driver = driver
+        self.quotas = quotas
+        self.clock = clock
+        self.logger = logger
+    }
+
+    public var driverName: String { driver.name }
+
+    /// Removes what an earlier run left behind. Call once before serving.
+    public func prepare() async {
+        await driver.removeLeftovers()
+    }
+
+    public var count: Int { entries.withLock { $0.count } }
+
+    /// Starts a call in a session: the requested one, or a new one when none is given; starts its sandbox if the
+    /// session is new (or ended).
+    /// - Throws: `ValidationException` for a malformed id, `ResourceNotFoundException` when another principal owns
+    ///   the session, `ServiceQuotaExceededException` when a quota is reached, `RuntimeClientError` when the
+    ///   sandbox cannot start.
+    public func begin(_ agent: SandboxedAgent, requestedSessionId: String?, principalId: String) async throws(AgentCoreError) -> Lease {
+        let sessionId = try RuntimeSessionId.validatedOrGenerated(requestedSessionId)
+        let key = Key(runtimeId: agent.runtimeId, sessionId: sessionId)
+        let now = clock.now()
+        enum Step {
+            case use(any Sandbox, port: Int)
+            case wait(StartGate, port: Int)
+            case start(StartGate, ended: (any Sandbox)?)
+        }
+        let step = try entries.withLock { entries throws(AgentCoreError) -> Step in
+            var ended: (any Sandbox)?
+            if let entry = entries[key], entry.ownerId == principalId, case .running(let sandbox) = entry.phase,
+                now.timeIntervalSince(entry.createdAt) >= Double(entry.lifecycle.maxLifetime)
+            {
+                // Past its lifetime, not yet swept: the call gets a fresh sandbox, as after any ending.
+                entries[key] = nil
+                ended = sandbox
+            }
+            if var entry = entries[key] {
+                guard entry.ownerId == principalId else { throw Self.notFound(sessionId) }
+                entry.inFlight += 1
+                entry.lastActivity = now
+                entries[key] = entry
+                switch entry.phase {
+                case .running(let sandbox): return .use(sandbox, port: entry.port)
+                case .starting(let gate): return .wait(gate, port: entry.port)
+                }
+            }
+            guard entries.count < quotas.maxSessions else {
+                throw AgentCoreError(.serviceQuotaExceeded, "The gateway runs its maximum of \(quotas.maxSessions) sessions")
+            }
+            let owned = entries.values.reduce(0) { $0 + ($1.ownerId == principalId ? 1 : 0) }
+            guard owned < quotas.maxSessionsPerPrincipal else {
+                throw AgentCoreError(
+                    .serviceQuotaExceeded,
+                    "You have the maximum of \(quotas.maxSessionsPerPrincipal) open sessions; stop one or let it idle out"
+                )
+            }
+            let gate = StartGate()
+            entries[key] = Entry(
+                ownerId: principalId, version: agent.version, port: agent.port, phase: .starting(gate), createdAt: now,
+                lastActivity: now, lastPing: now, inFlight: 1, lifecycle: agent.lifecycle
+            )
+            return .start(gate, ended: ended)
+        }
+        switch step {
+        case .use(let sandbox, let port):
+            return Lease(runtimeId: agent.runtimeId, sessionId: sessionId, isNew: false, sandbox: sandbox, port: port)
+        case .wait(let gate, let port):
+            switch await gate.wait() {
+            case .success(let sandbox):
+                return Lease(runtimeId: agent.runtimeId, sessionId: sessionId, isNew: false, sandbox: sandbox, port: port)
+            case .failure(let error):
+                throw error
+            }
+        case .start(let gate, let ended):
+            if let ended { await end(ended, key: key, reason: .maxLifetime) }
+            var result = await startSandbox(agent, sessionId: sessionId)
+            let kept = entries.withLock { entries -> Bool in
+                guard entries[key] != nil else { return false }
+                switch result {
+                case .success(let sandbox): entries[key]?.phase = .running(sandbox)
+                case .failure: entries[key] = nil
+                }
+                return true
+            }
+            if !kept, case .success(let sandbox) = result {
+                // The session was ended (runtime deleted, gateway stopping) while its sandbox started.
+                await end(sandbox, key: key, reason: .shutdown)
+                result = .failure(AgentCoreError(.runtimeClientError, "The session ended while it was starting"))
+            }
+            gate.finish(result)
+            let sandbox = try result.get()
+            return Lease(runtimeId: agent.runtimeId, sessionId: sessionId, isNew: true, sandbox: sandbox, port: agent.port)
+        }
+    }
+
+    /// Ends a call: the idle clock starts again from now.
+    public func end(_ lease: Lease) {
+        let now = clock.now()
+        entries.withLock { entries in
+            let key = Key(runtimeId: lease.runtimeId, sessionId: lease.sessionId)
+            guard var entry = entries[key], case .running(let sandbox) = entry.phase, sandbox === lease.sandbox else { return }
+            entry.inFlight = max(0, entry.inFlight - 1)
+            entry.lastActivity = now
+            entries[key] = entry
+        }
+    }
+
+    /// Ends a session at its owner's request (StopRuntimeSession): its sandbox is destroyed before this returns.
+    /// - Throws: `ResourceNotFoundException` when the session does not exist or belongs to someone else.
+    public func stop(runtimeId: String, sessionId: String, principalId: String) async throws(AgentCoreError) {
+        let key = Key(runtimeId: runtimeId, sessionId: sessionId)
+        let sandbox = try entries.withLock { entries throws(AgentCoreError) -> (any Sandbox)? in
+            guard let entry = entries[key], entry.ownerId == principalId else { throw Self.notFound(sessionId) }
+            guard case .running(let sandbox) = entry.phase else {
+                throw AgentCoreError(.conflict, "Runtime session \(sessionId) is still starting")
+            }
+            entries[key] = nil
+            return sandbox
+        }
+        if let sandbox { await end(sandbox, key: key, reason: .stopped) }
+    }
+
+    /// Ends every session of a runtime (it was deleted).
+    public func stopAll(runtimeId: String) async {
+        await endAll(reason: .runtimeDeleted) { $0.runtimeId == runtimeId }
+    }
+
+    /// Ends every session (the gateway stops).
+    public func shutdown() async {
+        await endAll(reason: .shutdown) { _ in true }
+        await driver.shutdown()
+    }
+
+    /// The sessions now, for operators.
+    public func sessions() -> [SessionInfo] {
+        let snapshot = entries.withLock { $0 }
+        return snapshot.map { key, entry in
+            var sandbox: (any Sandbox)?
+            if case .running(let running) = entry.phase { sandbox = running }
+            return SessionInfo(
+                runtimeId: key.runtimeId, sessionId: key.sessionId, version: entry.version, ownerId: entry.ownerId,
+                sandboxId: sandbox?.id, createdAt: entry.createdAt, lastActivity: entry.lastActivity, inFlight: entry.inFlight,
+                usage: sandbox?.usage() ?? SandboxUsage()
+            )
+        }
+        .sorted { $0.createdAt < $1.createdAt }
+    }
+
+    /// Ends the sessions whose time is up or whose agent died, and pings idle ones for `HealthyBusy`. Called every
+    /// second by the session service. Returns how many sessions ended.
+    @discardableResult
+    public func sweep() async -> Int {
+        let now = clock.now()
+        var ending: [(Key, any Sandbox, EndReason)] = []
+        var toPing: [(Key, any Sandbox, Int)] = []
+        entries.withLock { entries in
+            for (key, entry) in entries {
+                guard case .running(let sandbox) = entry.phase else { continue }
+                if sandbox.hasExited {
+                    ending.append((key, sandbox, .exited))
+                } else if now.timeIntervalSince(entry.createdAt) >= Double(entry.lifecycle.maxLifetime) {
+                    ending.append((key, sandbox, .maxLifetime))
+                } else if entry.inFlight == 0, now.timeIntervalSince(entry.lastPing) >= Self.pingInterval
+                    || now.timeIntervalSince(entry.lastActivity) >= Double(entry.lifecycle.idleRuntimeSessionTimeout)
+                {
+                    toPing.append((key, sandbox, entry.port))
+                }
+            }
+            for (key, _, _) in ending { entries[key] = nil }
+        }
+        for (key, sandbox, port) in toPing {
+            let status = await sandbox.ping(port: port)
+            let expired = entries.withLock { entries -> Bool in
+                guard var entry = entries[key], case .running(let current) = entry.phase, current === sandbox else { return false }
+                let checkedAt = clock.now()
+                entry.lastPing = checkedAt
+                if status == .healthyBusy { entry.lastActivity = checkedAt }
+                let idle = entry.inFlight == 0
+                    && checkedAt.timeIntervalSince(entry.lastActivity) >= Double(entry.lifecycle.idleRuntimeSessionTimeout)
+                entries[key] = idle ? nil : entry
+                return idle
+            }
+            if expired { ending.append((key, sandbox, .idle)) }
+        }
+        for (key, sandbox, reason) in ending { await end(sandbox, key: key, reason: reason) }
+        return ending.count
+    }
+
+    // MARK: - Starting and ending sandboxes
+
+    private func startSandbox(_ agent: SandboxedAgent, sessionId: String) async -> Result<any Sandbox, AgentCoreError> {
+        let specification = SandboxSpecification(
+            id: Self.sandboxId(),
+            command: agent.command,
+            environment: agent.environment.merging(["X_AMZN_BEDROCK_AGENTCORE_RUNTIME_SESSION_ID": sessionId]) { _, new in new },
+            codeDirectory: agent.codeDirectory,
+            dependencyDirectory: agent.dependencyDirectory,
+            limits: agent.limits
+        )
+        let started = ContinuousClock.now
+        let sandbox: any Sandbox
+        do {
+            sandbox = try await driver.start(specification)
+        } catch {
+            logger.error("sandbox did not start", metadata: ["agent_runtime": "\(agent.runtimeId)", "session_id": "\(sessionId)", "error": "\(error)"])
+            return .failure(AgentCoreError(.runtimeClientError, "The agent runtime could not start a session"))
+        }
+        do {
+            _ = try await sandbox.waitUntilReady(port: agent.port, timeout: .milliseconds(Int64(quotas.startTimeoutSeconds * 1000)))
+        } catch {
+            let output = (sandbox as? BubblewrapSandbox)?.outputTail() ?? ""
+            logger.error(
+                "agent did not become ready",
+                metadata: [
+                    "agent_runtime": "\(agent.runtimeId)", "session_id": "\(sessionId)", "sandbox": "\(sandbox.id)", "error": "\(error)",
+                    "agent_output": "\(output)",
+                ]
+            )
+            _ = await sandbox.destroy()
+            let message =
+                error.kind == .exited
+                ? "The agent exited before it was ready"
+                : "The agent did not answer on port \(agent.port) within \(Int(quotas.startTimeoutSeconds)) s"
+            return .failure(AgentCoreError(.runtimeClientError, message))
+        }
+        logger.info(
+            "session started",
+            metadata: [
+                "agent_runtime": "\(agent.runtimeId)", "session_id": "\(sessionId)", "sandbox": "\(sandbox.id)",
+                "cold_start": "\(ContinuousClock.now - started)",
+            ]
+        )
+        return .success(sandbox)
+    }
+
+    private func end(_ sandbox: any Sandbox, key: Key, reason: EndReason) async {
+        let usage = await sandbox.destroy()
+        logger.info(
+            "session ended",
+            metadata: [
+                "agent_runtime": "\(key.runtimeId)", "session_id": "\(key.sessionId)", "sandbox": "\(sandbox.id)", "reason": "\(reason.rawValue)",
+                "cpu_seconds": "\(usage.cpuSeconds)", "peak_memory_bytes": "\(usage.peakMemoryBytes)", "oom_kills": "\(usage.outOfMemoryKills)",
+            ]
+        )
+    }
+
+    private func endAll(reason: EndReason, where matches: (Key) -> Bool) async {
+        let removed = entries.withLock { entries -> [(Key, any Sandbox)] in
+            var removed: [(Key, any Sandbox)] = []
+            for (key, entry) in entries where matches(key) {
+                if case .running(let sandbox) = entry.phase { removed.append((key, sandbox)) }
+                // A session still starting is ended by its starter, which finds its entry gone.
+                entries[key] = nil
+            }
+            return removed
+        }
+        await withTaskGroup(of: Void.self) { group in
+            for (key, sandbox) in removed {
+                group.addTask { await self.end(sandbox, key: key, reason: reason) }
+            }
+        }
+    }
+
+    private static func sandboxId() -> String {
+        SecureRandom.base32(16)
+    }
+
+    private static func notFound(_ sessionId: String) -> AgentCoreError {
+        AgentCoreError(.resourceNotFound, "Runtime session \(sessionId) was not found")
+    }
+}

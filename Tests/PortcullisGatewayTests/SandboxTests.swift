@@ -1,0 +1,269 @@
+import Foundation
+import Glibc
+import NIOHTTP1
+import PortcullisCore
+import PortcullisIdentity
+@testable import PortcullisGateway
+import PortcullisSessions
+import Testing
+
+/// Whether this host can run the bubblewrap driver (root, bubblewrap installed). CI can; elsewhere these skip.
+let canRunSandboxes = geteuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/bin/bwrap")
+
+@Suite("Sandboxed sessions: one bubblewrap sandbox per runtime session", .enabled(if: canRunSandboxes, "needs root and bubblewrap (apt-get install bubblewrap)"))
+struct SandboxTests {
+    static let probeAgent = packageRoot.appendingPathComponent("Tests/interop/probe_agent").path
+
+    /// A gateway running the probe agent as a declared code agent.
+    static func withProbe<T: Sendable>(
+        clock: any WallClock = SystemWallClock(),
+        memoryMiB: Int = 256,
+        maxProcesses: Int = 64,
+        perPrincipal: Int = 50,
+        _ body: (TestGateway, String) async throws -> T
+    ) async throws -> T {
+        try await TestGateway.run(clock: clock, configure: { configuration in
+            configuration.sandbox = SandboxConfiguration(
+                driver: .bubblewrap,
+                memoryMiB: memoryMiB,
+                cpus: 0.5,
+                maxProcesses: maxProcesses,
+                writableMiB: 16,
+                maxSessions: 20,
+                maxSessionsPerPrincipal: perPrincipal,
+                startTimeoutSeconds: 20
+            )
+            configuration.agents = [
+                DeclaredAgent(
+                    name: "probe",
+                    configuration: AgentRuntimeConfiguration(
+                        artifact: .code(CodeArtifact(source: .path(probeAgent), runtime: "PYTHON_3_11", entryPoint: ["main.py"])),
+                        roleArn: DeclaredAgent.roleArn,
+                        lifecycle: LifecycleConfiguration(idleRuntimeSessionTimeout: 60, maxLifetime: 120),
+                        environmentVariables: ["GREETING": "hello from the runtime"]
+                    )
+                )
+            ]
+        }) { gateway in
+            let arn = try #require(try await gateway.gateway.runtimeARN(named: "probe"))
+            return try await body(gateway, arn)
+        }
+    }
+
+    static func session(_ letter: String) -> String {
+        "session-\(letter)-" + String(repeating: letter, count: 32)
+    }
+
+    /// Calls the probe in `session` and returns its JSON answer.
+    static func probe(
+        _ gateway: TestGateway,
+        _ arn: String,
+        session: String,
+        _ action: [String: Any],
+        key: String? = nil
+    ) async throws -> (status: Int, json: [String: Any], headers: HTTPHeaders) {
+        let body = String(decoding: try JSONSerialization.data(withJSONObject: action), as: UTF8.self)
+        let response = try await gateway.send(
+            .POST,
+            gateway.invocationURL(arn),
+            headers: [("Content-Type", "application/json"), ("X-Amzn-Bedrock-AgentCore-Runtime-Session-Id", session)],
+            body: body,
+            key: key.map { .some($0) } ?? .none
+        )
+        let json = (try? TestGateway.json(response.body)) ?? ["raw": response.body]
+        return (response.status, json, response.headers)
+    }
+
+    @Test("a session runs as its own uid in its own namespaces, with the contract's environment")
+    func identityAndEnvironment() async throws {
+        try await Self.withProbe { gateway, arn in
+            let a = try await Self.probe(gateway, arn, session: Self.session("a"), ["action": "echo", "variable": "GREETING"])
+            #expect(a.status == 200)
+            #expect(a.json["session"] as? String == Self.session("a"))
+            #expect(a.headers.first(name: "X-Amzn-Bedrock-AgentCore-Runtime-Session-Id") == Self.session("a"))
+            let uidA = try #require(a.json["uid"] as? Int)
+            #expect((200_000...265_535).contains(uidA))
+            #expect(a.json["docker"] as? String == "1")
+            #expect(a.json["cwd"] as? String == "/app")
+            #expect(a.json["home"] as? String == "/home/agent")
+            #expect(a.json["environment"] as? String == "hello from the runtime")
+            #expect((a.json["hostname"] as? String)?.hasPrefix("agent-") == true)
+            let b = try await Self.probe(gateway, arn, session: Self.session("b"), ["action": "echo"])
+            let uidB = try #require(b.json["uid"] as? Int)
+            #expect(uidB != uidA)
+            #expect(b.json["hostname"] as? String != a.json["hostname"] as? String)
+            // The same session id reaches the same sandbox: its process is the same.
+            let again = try await Self.probe(gateway, arn, session: Self.session("a"), ["action": "echo"])
+            #expect(again.json["pid"] as? Int == a.json["pid"] as? Int)
+            #expect(again.json["uid"] as? Int == uidA)
+            #expect(gateway.gateway.sessions.sandboxes?.count == 2)
+        }
+    }
+
+    @Test("sessions cannot see each other's files, the host's files or processes, and cannot write the code or /usr")
+    func fileAndProcessIsolation() async throws {
+        try await Self.withProbe { gateway, arn in
+            let a = Self.session("a")
+            let b = Self.session("b")
+            #expect(try await Self.probe(gateway, arn, session: a, ["action": "write", "path": "/tmp/secret.txt", "content": "A's"]).json["ok"] as? Bool == true)
+            #expect(try await Self.probe(gateway, arn, session: a, ["action": "write", "path": "/app/notes.txt"]).json["ok"] as? Bool == true)
+            #expect(try await Self.probe(gateway, arn, session: a, ["action": "read", "path": "/tmp/secret.txt"]).json["ok"] as? String == "A's")
+            #expect(try await Self.probe(gateway, arn, session: b, ["action": "read", "path": "/tmp/secret.txt"]).json["error"] as? String == "ENOENT")
+            #expect(try await Self.probe(gateway, arn, session: b, ["action": "read", "path": "/app/notes.txt"]).json["error"] as? String == "ENOENT")
+            // The code and the system are read-only.
+            #expect(try await Self.probe(gateway, arn, session: a, ["action": "write", "path": "/app/main.py"]).json["error"] as? String == "EROFS")
+            #expect(try await Self.probe(gateway, arn, session: a, ["action": "write", "path": "/usr/evil"]).json["error"] as? String == "EROFS")
+            // Nothing of the host: not the repository, not root's home, not the real accounts.
+            #expect(try await Self.probe(gateway, arn, session: a, ["action": "list", "path": packageRoot.path]).json["error"] as? String == "ENOENT")
+            #expect(try await Self.probe(gateway, arn, session: a, ["action": "list", "path": "/root"]).json["error"] as? String == "ENOENT")
+            #expect(try await Self.probe(gateway, arn, session: a, ["action": "read", "path": "/etc/shadow"]).json["error"] as? String == "ENOENT")
+            let passwd = try await Self.probe(gateway, arn, session: a, ["action": "read", "path": "/etc/passwd"]).json["ok"] as? String
+            #expect(passwd?.hasPrefix("agent:x:") == true)
+            #expect(passwd?.contains("root") == false)
+            // Only its own processes: the sandbox's init and the agent.
+            let pids = try #require(try await Self.probe(gateway, arn, session: a, ["action": "pids"]).json["ok"] as? [Int])
+            #expect(pids.count <= 3)
+            #expect(pids.allSatisfy { $0 < 10 })
+        }
+    }
+
+    @Test("a session has no network but its own loopback, and no new namespaces")
+    func networkIsolation() async throws {
+        try await Self.withProbe { gateway, arn in
+            let a = Self.session("a")
+            #expect(try await Self.probe(gateway, arn, session: a, ["action": "interfaces"]).json["ok"] as? [String] == ["lo"])
+            // The gateway listens on the host's 127.0.0.1; the sandbox's 127.0.0.1 is its own.
+            let host = try await Self.probe(gateway, arn, session: a, ["action": "connect", "host": "127.0.0.1", "port": gateway.port])
+            #expect(host.json["error"] as? String == "ECONNREFUSED")
+            let outside = try await Self.probe(gateway, arn, session: a, ["action": "connect", "host": "192.0.2.1", "port": 443])
+            #expect(outside.json["error"] as? String == "ENETUNREACH")
+            #expect(try await Self.probe(gateway, arn, session: a, ["action": "resolve", "host": "example.com"]).json["error"] as? String == "gaierror")
+            // The seccomp filter refuses new namespaces (bubblewrap alone would allow a nested user namespace).
+            #expect(try await Self.probe(gateway, arn, session: a, ["action": "unshare"]).json["error"] as? String == "EPERM")
+            // Session A's agent port is not reachable from session B: B's loopback has nothing on 8080 but B itself.
+            let b = try await Self.probe(gateway, arn, session: Self.session("b"), ["action": "echo"])
+            #expect(b.status == 200)
+        }
+    }
+
+    @Test("the process and memory limits hold: forks beyond pids.max fail, memory beyond the limit ends the call with 424")
+    func resourceLimits() async throws {
+        try await Self.withProbe(memoryMiB: 128, maxProcesses: 24) { gateway, arn in
+            let a = Self.session("a")
+            let forks = try await Self.probe(gateway, arn, session: a, ["action": "fork", "count": 100])
+            #expect(forks.json["error"] as? String == "EAGAIN")
+            #expect((forks.json["started"] as? Int ?? 100) < 24)
+            let memory = try await Self.probe(gateway, arn, session: Self.session("m"), ["action": "allocate", "megabytes": 400])
+            #expect(memory.status == 424)
+            #expect(memory.json["__type"] as? String == "RuntimeClientError")
+            // The out-of-memory kill ended that sandbox; the other session still answers.
+            #expect(try await Self.probe(gateway, arn, session: a, ["action": "echo"]).status == 200)
+        }
+    }
+
+    @Test("StopRuntimeSession destroys the sandbox: no process, cgroup or uid is left, and the next call starts afresh")
+    func teardownLeavesNothing() async throws {
+        try await Self.withProbe { gateway, arn in
+            let a = Self.session("a")
+            let first = try await Self.probe(gateway, arn, session: a, ["action": "write", "path": "/tmp/marker", "content": "old"])
+            #expect(first.json["ok"] as? Bool == true)
+            let uid = try #require(try await Self.probe(gateway, arn, session: a, ["action": "echo"]).json["uid"] as? Int)
+            let sandboxes = try #require(gateway.gateway.sessions.sandboxes)
+            let sandboxId = try #require(sandboxes.sessions().first?.sandboxId)
+            #expect(!Self.cgroupDirectories(named: sandboxId).isEmpty)
+            #expect(!Self.processes(ofUID: uid).isEmpty)
+            let stop = try await gateway.send(
+                .POST,
+                gateway.invocationURL(arn, suffix: "/stopruntimesession"),
+                headers: [("X-Amzn-Bedrock-AgentCore-Runtime-Session-Id", a)],
+                body: "{}"
+            )
+            #expect(stop.status == 200)
+            #expect(sandboxes.count == 0)
+            #expect(Self.cgroupDirectories(named: sandboxId).isEmpty)
+            #expect(Self.processes(ofUID: uid).isEmpty)
+            // Stopping again: the session is gone.
+            let again = try await gateway.send(
+                .POST,
+                gateway.invocationURL(arn, suffix: "/stopruntimesession"),
+                headers: [("X-Amzn-Bedrock-AgentCore-Runtime-Session-Id", a)],
+                body: "{}"
+            )
+            #expect(again.status == 404)
+            // A later call with the same id gets a fresh sandbox: nothing of the old one survived.
+            #expect(try await Self.probe(gateway, arn, session: a, ["action": "read", "path": "/tmp/marker"]).json["error"] as? String == "ENOENT")
+        }
+    }
+
+    @Test("a session belongs to its principal; quotas refuse sessions beyond the limit with 402")
+    func ownershipAndQuotas() async throws {
+        try await Self.withProbe(perPrincipal: 2) { gateway, arn in
+            #expect(try await Self.probe(gateway, arn, session: Self.session("a"), ["action": "echo"]).status == 200)
+            let other = try await gateway.gateway.apiKeys.issue(name: "other", agents: ["*"], administrator: false, expiresAt: nil)
+            let stolen = try await Self.probe(gateway, arn, session: Self.session("a"), ["action": "echo"], key: other.key)
+            #expect(stolen.status == 404)
+            #expect(stolen.json["__type"] as? String == "ResourceNotFoundException")
+            #expect(try await Self.probe(gateway, arn, session: Self.session("b"), ["action": "echo"]).status == 200)
+            let third = try await Self.probe(gateway, arn, session: Self.session("c"), ["action": "echo"])
+            #expect(third.status == 402)
+            #expect(third.json["__type"] as? String == "ServiceQuotaExceededException")
+            // Another principal has its own quota.
+            #expect(try await Self.probe(gateway, arn, session: Self.session("d"), ["action": "echo"], key: other.key).status == 200)
+        }
+    }
+
+    @Test("idle timeout counts from the last call, not while /ping says HealthyBusy; max lifetime ends a session")
+    func idleAndLifetime() async throws {
+        let clock = ManualClock()
+        try await Self.withProbe(clock: clock) { gateway, arn in
+            let sandboxes = try #require(gateway.gateway.sessions.sandboxes)
+            let a = Self.session("a")
+            #expect(try await Self.probe(gateway, arn, session: a, ["action": "busy", "seconds": 600]).status == 200)
+            clock.advance(by: 61)
+            await sandboxes.sweep()
+            #expect(sandboxes.count == 1, "HealthyBusy keeps the session")
+            #expect(try await Self.probe(gateway, arn, session: a, ["action": "busy", "seconds": 0]).status == 200)
+            clock.advance(by: 30)
+            await sandboxes.sweep()
+            #expect(sandboxes.count == 1, "30 s idle is below the 60 s timeout")
+            clock.advance(by: 31)
+            await sandboxes.sweep()
+            #expect(sandboxes.count == 0, "61 s after the last call, Healthy: ended")
+
+            let b = Self.session("b")
+            #expect(try await Self.probe(gateway, arn, session: b, ["action": "echo"]).status == 200)
+            let pid = try await Self.probe(gateway, arn, session: b, ["action": "echo"]).json["pid"] as? Int
+            for _ in 0..<2 {
+                clock.advance(by: 40)
+                #expect(try await Self.probe(gateway, arn, session: b, ["action": "echo"]).json["pid"] as? Int == pid)
+                await sandboxes.sweep()
+                #expect(sandboxes.count == 1)
+            }
+            clock.advance(by: 41)
+            await sandboxes.sweep()
+            #expect(sandboxes.count == 0, "120 s max lifetime ends a session that was never idle")
+        }
+    }
+
+    static func cgroupDirectories(named id: String) -> [String] {
+        var found: [String] = []
+        for hierarchy in ["unified", "memory", "cpu", "pids"] {
+            let root = "/sys/fs/cgroup/\(hierarchy)"
+            guard let walker = FileManager.default.enumerator(atPath: root) else { continue }
+            for case let path as String in walker where path.hasSuffix("/" + id) {
+                found.append("\(root)/\(path)")
+            }
+        }
+        return found
+    }
+
+    static func processes(ofUID uid: Int) -> [Int] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap(Int.init).filter { pid in
+            guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+                let line = status.split(separator: "\n").first(where: { $0.hasPrefix("Uid:") })
+            else { return false }
+            return line.split(whereSeparator: { $0 == "\t" || $0 == " " }).dropFirst().first.map { Int($0) == uid } ?? false
+        }
+    }
+}

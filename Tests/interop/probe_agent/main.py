@@ -1,0 +1,133 @@
+"""A test agent for the sandbox tests: the container contract (/ping, /invocations) with actions that probe its
+sandbox from the inside (files, processes, network, limits) and report what happened. Standard library only."""
+import ctypes
+import errno
+import json
+import os
+import socket
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+BUSY_UNTIL = [0.0]
+HELD = []
+
+
+def failure(error):
+    return {"error": errno.errorcode.get(error.errno, type(error).__name__) if getattr(error, "errno", None) else type(error).__name__}
+
+
+def attempt(action):
+    try:
+        return {"ok": action()}
+    except OSError as error:
+        return failure(error)
+
+
+def act(body, headers):
+    action = body.get("action", "echo")
+    if action == "echo":
+        return {
+            "session": headers.get("X-Amzn-Bedrock-AgentCore-Runtime-Session-Id"),
+            "request": headers.get("X-Amzn-Bedrock-AgentCore-Runtime-Request-Id"),
+            "custom": {k: v for k, v in headers.items() if k.lower().startswith("x-amzn-bedrock-agentcore-runtime-custom-")},
+            "uid": os.getuid(),
+            "pid": os.getpid(),
+            "hostname": socket.gethostname(),
+            "cwd": os.getcwd(),
+            "docker": os.environ.get("DOCKER_CONTAINER"),
+            "home": os.environ.get("HOME"),
+            "environment": body.get("variable") and os.environ.get(body["variable"]),
+        }
+    if action == "write":
+        def write():
+            with open(body["path"], "w") as file:
+                file.write(body.get("content", "x"))
+            return True
+        return attempt(write)
+    if action == "read":
+        return attempt(lambda: open(body["path"]).read())
+    if action == "list":
+        return attempt(lambda: sorted(os.listdir(body["path"])))
+    if action == "pids":
+        return {"ok": sorted(int(entry) for entry in os.listdir("/proc") if entry.isdigit())}
+    if action == "interfaces":
+        lines = open("/proc/net/dev").read().splitlines()[2:]
+        return {"ok": sorted(line.split(":")[0].strip() for line in lines)}
+    if action == "connect":
+        def connect():
+            with socket.create_connection((body["host"], body["port"]), timeout=2):
+                return True
+        return attempt(connect)
+    if action == "resolve":
+        try:
+            socket.getaddrinfo(body["host"], 443)
+            return {"ok": True}
+        except socket.gaierror as error:
+            return {"error": "gaierror", "code": error.errno}
+    if action == "unshare":
+        libc = ctypes.CDLL(None, use_errno=True)
+        result = libc.unshare(0x10000000)  # CLONE_NEWUSER
+        return {"ok": True} if result == 0 else {"error": errno.errorcode[ctypes.get_errno()]}
+    if action == "allocate":
+        HELD.append(bytearray(body["megabytes"] * 1024 * 1024))
+        for index in range(0, len(HELD[-1]), 4096):
+            HELD[-1][index] = 1
+        return {"ok": len(HELD[-1])}
+    if action == "fork":
+        started = 0
+        try:
+            for _ in range(body["count"]):
+                if os.fork() == 0:
+                    time.sleep(3)
+                    os._exit(0)
+                started += 1
+        except OSError as error:
+            return {"started": started, **failure(error)}
+        return {"started": started}
+    if action == "busy":
+        BUSY_UNTIL[0] = time.time() + body["seconds"]
+        return {"ok": True}
+    if action == "burn":
+        end = time.time() + body["seconds"]
+        while time.time() < end:
+            pass
+        return {"ok": True}
+    return {"error": "unknown action"}
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    wbufsize = 65536
+    disable_nagle_algorithm = True
+
+    def log_message(self, *arguments):
+        pass
+
+    def reply(self, status, value):
+        body = json.dumps(value).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self):
+        if self.path == "/ping":
+            busy = time.time() < BUSY_UNTIL[0]
+            self.reply(200, {"status": "HealthyBusy" if busy else "Healthy", "time_of_last_update": int(time.time())})
+        else:
+            self.reply(404, {"error": "not found"})
+
+    def do_POST(self):
+        length = int(self.headers.get("Content-Length", "0"))
+        body = json.loads(self.rfile.read(length) or b"{}")
+        if self.path != "/invocations":
+            self.reply(404, {"error": "not found"})
+            return
+        self.reply(200, act(body, self.headers))
+
+
+if __name__ == "__main__":
+    host = "0.0.0.0" if os.environ.get("DOCKER_CONTAINER") else "127.0.0.1"
+    ThreadingHTTPServer((host, int(os.environ.get("PORT", "8080"))), Handler).serve_forever()
