@@ -1,6 +1,8 @@
 import Foundation
 import Glibc
+import NIOCore
 import NIOHTTP1
+import NIOWebSocket
 import PortcullisCore
 import PortcullisIdentity
 @testable import PortcullisGateway
@@ -242,6 +244,28 @@ struct SandboxTests {
             clock.advance(by: 41)
             await sandboxes.sweep()
             #expect(sandboxes.count == 0, "120 s max lifetime ends a session that was never idle")
+        }
+    }
+
+    @Test("a WebSocket reaches the session's sandbox, and its session continues over HTTP")
+    func webSocketToTheSandbox() async throws {
+        try await Self.withProbe { gateway, arn in
+            let a = Self.session("a")
+            let client = try await WebSocketTests.connect(
+                gateway,
+                arn: arn,
+                headers: [("Authorization", "Bearer \(gateway.invokeKey)"), ("X-Amzn-Bedrock-AgentCore-Runtime-Session-Id", a)]
+            )
+            try await client.executeThenClose { inbound, outbound in
+                var frames = inbound.makeAsyncIterator()
+                try await outbound.write(WebSocketTests.text("hello"))
+                let echo = try #require(try await frames.next())
+                #expect(String(buffer: echo.unmaskedData) == "\(a):hello")
+            }
+            #expect(gateway.gateway.sessions.sandboxes?.count == 1)
+            let uid = try await Self.probe(gateway, arn, session: a, ["action": "echo"]).json["uid"] as? Int
+            #expect(uid != nil)
+            #expect(gateway.gateway.sessions.sandboxes?.count == 1, "the HTTP call continued the WebSocket's session")
         }
     }
 

@@ -30,39 +30,39 @@ struct UpstreamWebSocketConnector: Sendable {
             let sslContext = address.isTLS ? try NIOSSLContext(configuration: .makeClientConfiguration()) : nil
             let bootstrap = ClientBootstrap(group: eventLoopGroup).connectTimeout(connectTimeout)
             let initializer: @Sendable (any Channel) -> EventLoopFuture<EventLoopFuture<Outcome>> = { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        if let sslContext {
-                            try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: sslContext, serverHostname: address.tlsServerName))
-                        }
-                        let upgrader = NIOTypedWebSocketClientUpgrader<Outcome>(
-                            maxFrameSize: maxFrameBytes,
-                            enableAutomaticErrorHandling: true,
-                            upgradePipelineHandler: { channel, response in
-                                channel.eventLoop.makeCompletedFuture {
-                                    let asyncChannel = try NIOAsyncChannel<WebSocketFrame, WebSocketFrame>(wrappingChannelSynchronously: channel)
-                                    return .upgraded(asyncChannel, subprotocol: response.headers.first(name: "Sec-WebSocket-Protocol"))
-                                }
-                            }
-                        )
-                        var head = HTTPRequestHead(version: .http1_1, method: .GET, uri: path)
-                        head.headers = headers
-                        head.headers.replaceOrAdd(name: "Host", value: address.hostHeader)
-                        let configuration = NIOTypedHTTPClientUpgradeConfiguration<Outcome>(
-                            upgradeRequestHead: head,
-                            upgraders: [upgrader],
-                            notUpgradingCompletionHandler: { channel in
-                                channel.close(promise: nil)
-                                return channel.eventLoop.makeSucceededFuture(.refused)
-                            }
-                        )
-                        let timeout = channel.eventLoop.scheduleTask(in: handshakeTimeout) { channel.close(promise: nil) }
-                        let result = try channel.pipeline.syncOperations.configureUpgradableHTTPClientPipeline(
-                            configuration: .init(upgradeConfiguration: configuration)
-                        )
-                        result.whenComplete { _ in timeout.cancel() }
-                        return result
+                channel.eventLoop.makeCompletedFuture {
+                    if let sslContext {
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: sslContext, serverHostname: address.tlsServerName))
                     }
+                    let upgrader = NIOTypedWebSocketClientUpgrader<Outcome>(
+                        maxFrameSize: maxFrameBytes,
+                        enableAutomaticErrorHandling: true,
+                        upgradePipelineHandler: { channel, response in
+                            channel.eventLoop.makeCompletedFuture {
+                                let asyncChannel = try NIOAsyncChannel<WebSocketFrame, WebSocketFrame>(wrappingChannelSynchronously: channel)
+                                return .upgraded(asyncChannel, subprotocol: response.headers.first(name: "Sec-WebSocket-Protocol"))
+                            }
+                        }
+                    )
+                    var head = HTTPRequestHead(version: .http1_1, method: .GET, uri: path)
+                    head.headers = headers
+                    head.headers.replaceOrAdd(name: "Host", value: address.hostHeader)
+                    let configuration = NIOTypedHTTPClientUpgradeConfiguration<Outcome>(
+                        upgradeRequestHead: head,
+                        upgraders: [upgrader],
+                        notUpgradingCompletionHandler: { channel in
+                            channel.close(promise: nil)
+                            return channel.eventLoop.makeSucceededFuture(.refused)
+                        }
+                    )
+                    let timeout = channel.eventLoop.scheduleTask(in: handshakeTimeout) { channel.close(promise: nil) }
+                    let result = try channel.pipeline.syncOperations.configureUpgradableHTTPClientPipeline(
+                        configuration: .init(upgradeConfiguration: configuration)
+                    )
+                    result.whenComplete { _ in timeout.cancel() }
+                    return result
                 }
+            }
             let upgrade: EventLoopFuture<Outcome>
             if let sandbox = address.sandbox {
                 let socket = try await sandbox.connect(port: address.port, timeout: .nanoseconds(connectTimeout.nanoseconds))

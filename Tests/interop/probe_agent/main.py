@@ -1,6 +1,8 @@
 """A test agent for the sandbox tests: the container contract (/ping, /invocations) with actions that probe its
 sandbox from the inside (files, processes, network, limits) and report what happened. Standard library only."""
+import base64
 import ctypes
+import hashlib
 import errno
 import json
 import os
@@ -112,8 +114,41 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def websocket(self):
+        # Just enough of RFC 6455 for the tests: the handshake, then each text frame echoed with the session id.
+        key = self.headers["Sec-WebSocket-Key"]
+        accept = base64.b64encode(hashlib.sha1((key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest()).decode()
+        self.send_response(101)
+        self.send_header("Upgrade", "websocket")
+        self.send_header("Connection", "Upgrade")
+        self.send_header("Sec-WebSocket-Accept", accept)
+        self.end_headers()
+        self.wfile.flush()
+        session = self.headers.get("X-Amzn-Bedrock-AgentCore-Runtime-Session-Id", "")
+        while True:
+            head = self.rfile.read(2)
+            if len(head) < 2:
+                return
+            opcode, length = head[0] & 0x0F, head[1] & 0x7F
+            if length == 126:
+                length = int.from_bytes(self.rfile.read(2), "big")
+            elif length == 127:
+                length = int.from_bytes(self.rfile.read(8), "big")
+            mask = self.rfile.read(4) if head[1] & 0x80 else b"\0\0\0\0"
+            data = bytes(byte ^ mask[index % 4] for index, byte in enumerate(self.rfile.read(length)))
+            if opcode == 0x8:
+                self.wfile.write(b"\x88\x00")
+                self.wfile.flush()
+                return
+            reply = f"{session}:{data.decode()}".encode()
+            self.wfile.write(bytes([0x81, len(reply)]) + reply if len(reply) < 126 else bytes([0x81, 126]) + len(reply).to_bytes(2, "big") + reply)
+            self.wfile.flush()
+
     def do_GET(self):
-        if self.path == "/ping":
+        if self.path == "/ws" and self.headers.get("Upgrade", "").lower() == "websocket":
+            self.websocket()
+            self.close_connection = True
+        elif self.path == "/ping":
             busy = time.time() < BUSY_UNTIL[0]
             self.reply(200, {"status": "HealthyBusy" if busy else "Healthy", "time_of_last_update": int(time.time())})
         else:
