@@ -357,7 +357,7 @@ public final class SandboxSessions: Sendable {
         do {
             _ = try await sandbox.waitUntilReady(port: agent.port, timeout: .milliseconds(Int64(quotas.startTimeoutSeconds * 1000)))
         } catch {
-            let output = (sandbox as? BubblewrapSandbox)?.outputTail() ?? ""
+            let output = sandbox.outputTail(bytes: 2000)
             logger.error(
                 "agent did not become ready",
                 metadata: [

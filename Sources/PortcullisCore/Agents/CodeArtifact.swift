@@ -28,6 +28,11 @@ public struct CodeArtifact: Sendable, Equatable, Codable {
         return "python" + String(runtime.dropFirst("PYTHON_".count).map { $0 == "_" ? "." : $0 })
     }
 
+    /// Where the runtime's interpreter is on the host (and, `/usr` being shared read-only, in every sandbox).
+    public static func interpreterPath(of runtime: String) -> String? {
+        interpreterName(of: runtime).map { "/usr/bin/\($0)" }
+    }
+
     /// Checks the entry point: one or two relative names without `..`, control characters or leading `-`.
     public static func validateEntryPoint(_ entryPoint: [String], field: String) throws(AgentCoreError) {
         guard (1...2).contains(entryPoint.count) else {

@@ -47,11 +47,12 @@ struct AgentArtifacts: Sendable {
     /// Copies a version's code into place (replacing an earlier copy of the same version) and checks it.
     /// - Throws: a message a person can act on: missing source or entry point, interpreter not on this host.
     func deploy(_ code: CodeArtifact, runtimeId: String, version: Int) throws(ArtifactError) {
-        guard let interpreter = CodeArtifact.interpreterName(of: code.runtime), FileManager.default.isExecutableFile(atPath: "/usr/bin/\(interpreter)") else {
-            let installed = CodeArtifact.runtimes.filter { runtime in
-                CodeArtifact.interpreterName(of: runtime).map { FileManager.default.isExecutableFile(atPath: "/usr/bin/\($0)") } ?? false
-            }
-            throw ArtifactError("\(code.runtime) needs /usr/bin/\(CodeArtifact.interpreterName(of: code.runtime) ?? "python3"), which this host does not have (installed: \(installed.isEmpty ? "none" : installed.joined(separator: ", ")))")
+        let installed = { (runtime: String) in CodeArtifact.interpreterPath(of: runtime).map(FileManager.default.isExecutableFile) ?? false }
+        guard installed(code.runtime) else {
+            let available = CodeArtifact.runtimes.filter(installed)
+            throw ArtifactError(
+                "\(code.runtime) needs \(CodeArtifact.interpreterPath(of: code.runtime) ?? "a Python interpreter"), which this host does not have (installed: \(available.isEmpty ? "none" : available.joined(separator: ", ")))"
+            )
         }
         guard case .path(let source) = code.source else { throw ArtifactError("unsupported code source") }
         let files = FileManager.default
@@ -84,10 +85,9 @@ struct AgentArtifacts: Sendable {
 
     /// What a session of this version runs.
     func sandboxedAgent(runtimeId: String, version: AgentRuntimeVersion) -> SandboxedAgent? {
-        guard case .code(let code) = version.configuration.artifact, let interpreter = CodeArtifact.interpreterName(of: code.runtime) else {
+        guard case .code(let code) = version.configuration.artifact, let python = CodeArtifact.interpreterPath(of: code.runtime) else {
             return nil
         }
-        let python = "/usr/bin/\(interpreter)"
         let script = "\(SandboxLayout.codeDirectory)/\(code.entryPoint.last!)"
         let command = code.entryPoint.count == 2 ? ["\(SandboxLayout.dependencyDirectory)/bin/\(code.entryPoint[0])", python, script] : [python, script]
         let configuration = version.configuration

@@ -67,7 +67,7 @@ final class BubblewrapSandbox: Sandbox {
     }
 
     /// The end of what the agent wrote to stdout and stderr.
-    func outputTail(bytes: Int = 2000) -> String {
+    func outputTail(bytes: Int) -> String {
         BubblewrapDriver.tail(of: logPath, bytes: bytes)
     }
 

@@ -29,6 +29,9 @@ public protocol Sandbox: AnyObject, Sendable {
     /// What the sandbox has used so far.
     func usage() -> SandboxUsage
 
+    /// The end of what the agent wrote to its output, for the gateway log when it fails to start.
+    func outputTail(bytes: Int) -> String
+
     /// Kills every process, removes every trace, and returns the final usage. Idempotent.
     func destroy() async -> SandboxUsage
 }
