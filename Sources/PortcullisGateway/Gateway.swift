@@ -44,6 +44,7 @@ public struct Gateway: Sendable {
     let identityHTTP: IdentityHTTPClient
     let jwtAuthenticator: JWTAuthenticator
     let registry: AgentRuntimeRegistry
+    let deployer: AgentDeployer
     let resolver: RuntimeResolver
     let sessions: AgentSessions
     let upstream: UpstreamClient
@@ -109,19 +110,30 @@ public struct Gateway: Sendable {
         if keyRing.isSealed, try await !store.accessKeys().isEmpty {
             logger.error("no key-encryption key is loaded: SigV4 access keys cannot be verified; see docs/operations.md (key ring)")
         }
+        let dataDirectory = URL(fileURLWithPath: configuration.store.dataDirectory).standardizedFileURL.path
         let artifacts = AgentArtifacts(
-            root: URL(fileURLWithPath: configuration.store.dataDirectory).standardizedFileURL.path + "/artifacts",
+            root: dataDirectory + "/artifacts",
+            layers: configuration.artifacts.layerDirectory ?? dataDirectory + "/layers",
             sandbox: configuration.sandbox,
             names: configuration.resources
         )
         self.resolver = RuntimeResolver(store: store, names: configuration.resources, artifacts: artifacts, logger: logger)
         self.sessions = await Self.makeSessions(configuration, artifacts: artifacts, clock: clock, logger: logger)
+        self.deployer = AgentDeployer(
+            store: store,
+            artifacts: artifacts,
+            fetcher: CodeFetcher(configuration: configuration.artifacts, region: configuration.resources.region, clock: clock),
+            layers: DependencyLayers(directory: artifacts.layers, pip: configuration.artifacts.pip, ownsDirectory: configuration.artifacts.layerDirectory == nil),
+            resolver: resolver,
+            clock: clock,
+            logger: logger
+        )
         self.registry = AgentRuntimeRegistry(
             store: store,
             names: configuration.resources,
             clock: clock,
             resolver: resolver,
-            artifacts: artifacts,
+            deployer: deployer,
             sessions: sessions,
             issuers: issuers,
             logger: logger
@@ -132,13 +144,15 @@ public struct Gateway: Sendable {
             throw ConfigurationError("agents[\(agent.name)] runs code, but this gateway cannot run sandboxes: \(sessions.sandboxesUnavailable)")
         }
         do {
-            try await DeclaredAgentReconciler(registry: registry, artifacts: artifacts, logger: logger).reconcile(configuration.agents)
+            try await DeclaredAgentReconciler(registry: registry, deployer: deployer, logger: logger).reconcile(configuration.agents)
             try await trustRuntimeIssuers()
         } catch {
             // The gateway will not run: its sandbox driver's host state goes now.
+            await deployer.shutdown()
             await sessions.sandboxes?.shutdown()
             throw error
         }
+        if sessions.sandboxes != nil { await deployer.resumePending() }
         await issuers.hydrate()
     }
 
@@ -322,6 +336,9 @@ public struct Gateway: Sendable {
             ),
         ]
         if let sandboxes = sessions.sandboxes {
+            // Unused dependency layers go hourly; at shutdown a running deployment is stopped (and resumed at start).
+            let deployer = self.deployer
+            services.append(PeriodicService(interval: .seconds(3600), tick: { await deployer.collectUnusedLayers() }, final: { await deployer.shutdown() }))
             // Sandboxed sessions end on time every second; at shutdown every sandbox is destroyed.
             services.append(PeriodicService(interval: .seconds(1), tick: { await sandboxes.sweep() }, final: { await sandboxes.shutdown() }))
         }

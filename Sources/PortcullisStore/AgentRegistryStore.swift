@@ -21,7 +21,9 @@ public protocol AgentRegistryStore: Sendable {
     /// Versions of a runtime, newest first, starting below `beforeVersion`.
     func versions(runtimeId: String, before beforeVersion: Int?, limit: Int) async throws -> [AgentRuntimeVersion]
 
-    /// Appends version `latest + 1` and moves `DEFAULT` to it.
+    /// Appends version `latest + 1` and points `DEFAULT` at it: live at once when `status` is `READY`; otherwise as
+    /// its target, live only when ``finishDeployment(runtimeId:version:failureReason:at:)`` reports success (until
+    /// then the runtime is `UPDATING` and `DEFAULT` keeps serving its live version).
     /// - Returns: the updated runtime and the new version, or `nil` when the runtime does not exist.
     func appendVersion(
         runtimeId: String,
@@ -29,6 +31,15 @@ public protocol AgentRegistryStore: Sendable {
         status: AgentRuntimeStatus,
         at date: Date
     ) async throws -> (AgentRuntime, AgentRuntimeVersion)?
+
+    /// Records the outcome of deploying a `CREATING` version (or deploying a `CREATE_FAILED` one again): `READY` (`failureReason` nil) makes it live on every
+    /// endpoint that targets it; a failure marks the version `CREATE_FAILED` and the runtime and those endpoints
+    /// `CREATE_FAILED` (version 1) or `UPDATE_FAILED`, with the reason, leaving live versions as they were.
+    /// - Returns: `false` when the version does not exist or is neither `CREATING` nor `CREATE_FAILED`.
+    func finishDeployment(runtimeId: String, version: Int, failureReason: String?, at date: Date) async throws -> Bool
+
+    /// Versions still `CREATING` (their deployment was interrupted), oldest first.
+    func pendingDeployments() async throws -> [AgentRuntimeVersion]
 
     /// Removes a runtime with its versions and endpoints. Returns `false` when it did not exist.
     func deleteRuntime(id: String) async throws -> Bool

@@ -10,6 +10,15 @@ import Testing
 
 @Suite("Control plane: runtimes, versions, endpoints")
 struct ControlPlaneTests {
+    /// A CreateAgentRuntime body with a `codeConfiguration`.
+    static func codeBody(_ code: [String: Any], runtime: String = "PYTHON_3_11", entryPoint: [String] = ["main.py"]) throws -> String {
+        try createBody(
+            name: "ok",
+            url: "http://127.0.0.1:9",
+            extra: ["agentRuntimeArtifact": ["codeConfiguration": ["code": code, "runtime": runtime, "entryPoint": entryPoint]]]
+        )
+    }
+
     static func createBody(name: String, url: String, extra: [String: Any] = [:]) throws -> String {
         var body: [String: Any] = [
             "agentRuntimeName": name,
@@ -125,7 +134,14 @@ struct ControlPlaneTests {
             let cases: [(String, String)] = [
                 (try Self.createBody(name: "1bad", url: url), "agentRuntimeName"),
                 (#"{"agentRuntimeName":"ok","roleArn":"arn:aws:iam::123456789012:role/a"}"#, "agentRuntimeArtifact"),
-                (try Self.createBody(name: "ok", url: url, extra: ["agentRuntimeArtifact": ["codeConfiguration": ["code": ["s3": ["bucket": "b", "prefix": "p"]], "runtime": "PYTHON_3_12", "entryPoint": ["main.py"]]]]), "agentRuntimeArtifact.codeConfiguration"),
+                (try Self.codeBody(["s3": ["bucket": "agents", "prefix": "a.zip"]]), "agentRuntimeArtifact.codeConfiguration"),
+                (try Self.codeBody(["s3": ["bucket": "b", "prefix": "a.zip"]]), "agentRuntimeArtifact.codeConfiguration.code.s3.bucket"),
+                (try Self.codeBody(["s3": ["bucket": "agents"]]), "agentRuntimeArtifact.codeConfiguration.code.s3.prefix"),
+                (try Self.codeBody(["path": "relative/dir"]), "agentRuntimeArtifact.codeConfiguration.code.path"),
+                (try Self.codeBody(["url": "ftp://example.com/a.zip"]), "agentRuntimeArtifact.codeConfiguration.code.url"),
+                (try Self.codeBody(["path": "/srv/a", "url": "https://example.com/a.zip"]), "agentRuntimeArtifact.codeConfiguration.code"),
+                (try Self.codeBody(["path": "/srv/a"], runtime: "NODE_22"), "agentRuntimeArtifact.codeConfiguration.runtime"),
+                (try Self.codeBody(["path": "/srv/a"], entryPoint: ["../main.py"]), "agentRuntimeArtifact.codeConfiguration.entryPoint"),
                 (try Self.createBody(name: "ok", url: "ftp://example.com"), "agentRuntimeArtifact.containerConfiguration.containerUri"),
                 (try Self.createBody(name: "ok", url: "http://user:pass@127.0.0.1:9"), "agentRuntimeArtifact.containerConfiguration.containerUri"),
                 (try Self.createBody(name: "ok", url: url, extra: ["roleArn": "not-an-arn"]), "roleArn"),

@@ -40,7 +40,7 @@ public struct DeclaredAgent: Sendable, Equatable, Decodable {
                 guard CodeArtifact.interpreterName(of: code.runtime) != nil else {
                     throw ConfigurationError("agents[\(name)].code.runtime must be one of \(CodeArtifact.runtimes.joined(separator: ", "))")
                 }
-                artifact = .code(CodeArtifact(source: .path(code.absolutePath), runtime: code.runtime, entryPoint: code.entryPoint))
+                artifact = .code(CodeArtifact(source: code.source, runtime: code.runtime, entryPoint: code.entryPoint))
             default:
                 throw ConfigurationError("agents[\(name)] needs exactly one of endpoint (a running agent) and code (agent code to run)")
             }
@@ -88,25 +88,54 @@ public struct DeclaredAgent: Sendable, Equatable, Decodable {
     }
 }
 
-/// `agents[].code`: agent code the gateway runs in a sandbox per session.
+/// `agents[].code`: agent code the gateway runs in a sandbox per session, from exactly one of a local `path`, a
+/// `url` or an `s3` object.
 struct DeclaredCode: Decodable {
-    var path: String
+    var source: CodeArtifact.Source
     var entryPoint: [String]
     var runtime: String
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case path, entryPoint, runtime }
+    enum CodingKeys: String, CodingKey, CaseIterable { case path, url, s3, entryPoint, runtime }
+
+    struct DeclaredS3: Decodable {
+        var bucket: String
+        var prefix: String
+        var versionId: String?
+        enum CodingKeys: String, CodingKey, CaseIterable { case bucket, prefix, versionId }
+        init(from decoder: any Decoder) throws {
+            try decoder.rejectUnknownKeys(CodingKeys.self)
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.bucket = try container.decode(String.self, forKey: .bucket)
+            self.prefix = try container.decode(String.self, forKey: .prefix)
+            self.versionId = try container.decodeIfPresent(String.self, forKey: .versionId)
+        }
+    }
 
     init(from decoder: any Decoder) throws {
         try decoder.rejectUnknownKeys(CodingKeys.self)
         let container = try decoder.container(keyedBy: CodingKeys.self)
-        self.path = try container.decode(String.self, forKey: .path)
         self.entryPoint = try container.decode([String].self, forKey: .entryPoint)
         self.runtime = try container.value(.runtime, default: "PYTHON_3_11")
-        guard !path.isEmpty, !path.contains("\0") else { throw ConfigurationError("agents[].code.path must not be empty") }
-    }
-
-    /// The path, relative ones taken from the gateway's working directory.
-    var absolutePath: String {
-        path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+        let path = try container.decodeIfPresent(String.self, forKey: .path)
+        let url = try container.decodeIfPresent(String.self, forKey: .url)
+        let s3 = try container.decodeIfPresent(DeclaredS3.self, forKey: .s3)
+        switch (path, url, s3) {
+        case (let path?, nil, nil):
+            guard !path.isEmpty, !path.contains("\0") else { throw ConfigurationError("agents[].code.path must not be empty") }
+            self.source = .path(path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path)
+        case (nil, let url?, nil):
+            guard url.hasPrefix("https://") || url.hasPrefix("http://"), URL(string: url)?.host != nil else {
+                throw ConfigurationError("agents[].code.url must be an http:// or https:// URL")
+            }
+            self.source = .url(url)
+        case (nil, nil, let s3?):
+            do {
+                self.source = .s3(try S3ObjectLocation.validated(bucket: s3.bucket, key: s3.prefix, versionId: s3.versionId, field: "code.s3"))
+            } catch {
+                throw ConfigurationError("agents[].\(error.fields.first.map { "\($0.name): \($0.message)" } ?? error.message)")
+            }
+        default:
+            throw ConfigurationError("agents[].code needs exactly one of path, url and s3")
+        }
     }
 }

@@ -11,6 +11,7 @@ public struct GatewayConfiguration: Sendable, Equatable, Decodable {
     public var keyRing: KeyRingConfiguration
     public var policies: PolicyConfiguration
     public var sandbox: SandboxConfiguration
+    public var artifacts: ArtifactsConfiguration
     public var logging: LoggingConfiguration
     public var agents: [DeclaredAgent]
     /// Set only by `portcullis dev`; never read from a file.
@@ -27,6 +28,7 @@ public struct GatewayConfiguration: Sendable, Equatable, Decodable {
         keyRing: KeyRingConfiguration = KeyRingConfiguration(),
         policies: PolicyConfiguration = PolicyConfiguration(),
         sandbox: SandboxConfiguration = SandboxConfiguration(),
+        artifacts: ArtifactsConfiguration = ArtifactsConfiguration(),
         logging: LoggingConfiguration = LoggingConfiguration(),
         agents: [DeclaredAgent] = [],
         development: DevelopmentSettings? = nil
@@ -41,6 +43,7 @@ public struct GatewayConfiguration: Sendable, Equatable, Decodable {
         self.keyRing = keyRing
         self.policies = policies
         self.sandbox = sandbox
+        self.artifacts = artifacts
         self.logging = logging
         self.agents = agents
         self.development = development
@@ -50,7 +53,7 @@ public struct GatewayConfiguration: Sendable, Equatable, Decodable {
     public static let defaultResourceNames = ResourceNames(region: "us-east-1", accountId: "123456789012")
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case server, store, resources, limits, upstream, sessions, auth, keyRing, policies, sandbox, logging, agents
+        case server, store, resources, limits, upstream, sessions, auth, keyRing, policies, sandbox, artifacts, logging, agents
     }
 
     public init(from decoder: any Decoder) throws {
@@ -67,6 +70,7 @@ public struct GatewayConfiguration: Sendable, Equatable, Decodable {
         self.keyRing = try container.value(.keyRing, default: KeyRingConfiguration())
         self.policies = try container.value(.policies, default: PolicyConfiguration())
         self.sandbox = try container.value(.sandbox, default: SandboxConfiguration())
+        self.artifacts = try container.value(.artifacts, default: ArtifactsConfiguration())
         self.logging = try container.value(.logging, default: LoggingConfiguration())
         self.agents = try container.value(.agents, default: [])
         self.development = nil

@@ -5,7 +5,7 @@ import PortcullisCore
 /// ones, removes ones no longer declared. Agents created through the API are never touched.
 struct DeclaredAgentReconciler: Sendable {
     let registry: AgentRuntimeRegistry
-    let artifacts: AgentArtifacts
+    let deployer: AgentDeployer
     let logger: Logger
 
     func reconcile(_ declared: [DeclaredAgent]) async throws {
@@ -29,10 +29,8 @@ struct DeclaredAgentReconciler: Sendable {
             }
             if case .code(let code) = agent.configuration.artifact {
                 // Declared code is copied at every start: the file names a path, and its contents are what runs.
-                do {
-                    try artifacts.deploy(code, runtimeId: runtime.id, version: runtime.latestVersion)
-                } catch {
-                    throw ConfigurationError("agents[\(agent.name)].code: \(error.description)")
+                if let failure = await deployer.deployNow(runtimeId: runtime.id, version: runtime.latestVersion, code: code) {
+                    throw ConfigurationError("agents[\(agent.name)].code: \(failure)")
                 }
             }
         }

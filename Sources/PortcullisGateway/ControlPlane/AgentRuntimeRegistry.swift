@@ -16,7 +16,7 @@ struct AgentRuntimeRegistry: Sendable {
     let names: ResourceNames
     let clock: any WallClock
     let resolver: RuntimeResolver
-    let artifacts: AgentArtifacts
+    let deployer: AgentDeployer
     let sessions: AgentSessions
     let issuers: IssuerRegistry
     let logger: Logger
@@ -30,25 +30,27 @@ struct AgentRuntimeRegistry: Sendable {
         owner: AgentRuntimeOwner
     ) async throws(AgentCoreError) -> (AgentRuntime, AgentRuntimeVersion) {
         try trustAuthorizer(of: configuration)
+        try admitArtifact(of: configuration, owner: owner)
         let now = clock.now()
+        let status = Self.initialStatus(of: configuration)
         let runtime = AgentRuntime(
             id: AgentRuntimeIdentifier.makeRuntimeId(name: name),
             name: name,
             latestVersion: 1,
-            status: .ready,
+            status: status,
             createdAt: now,
             lastUpdatedAt: now,
             tags: tags,
             owner: owner
         )
-        let version = AgentRuntimeVersion(runtimeId: runtime.id, version: 1, configuration: configuration, status: .ready, createdAt: now)
+        let version = AgentRuntimeVersion(runtimeId: runtime.id, version: 1, configuration: configuration, status: status, createdAt: now)
         let endpoint = AgentRuntimeEndpoint(
             runtimeId: runtime.id,
             name: AgentRuntimeEndpoint.defaultName,
             id: AgentRuntimeIdentifier.makeRuntimeId(name: AgentRuntimeEndpoint.defaultName),
             liveVersion: 1,
             targetVersion: 1,
-            status: .ready,
+            status: status,
             createdAt: now,
             lastUpdatedAt: now
         )
@@ -56,6 +58,7 @@ struct AgentRuntimeRegistry: Sendable {
             try await store.createRuntime(runtime, firstVersion: version, defaultEndpoint: endpoint)
         }
         logger.info("agent runtime created", metadata: ["agent": "\(name)", "runtime_id": "\(runtime.id)", "owner": "\(owner.rawValue)"])
+        await scheduleDeployment(version, owner: owner)
         return (runtime, version)
     }
 
@@ -67,15 +70,17 @@ struct AgentRuntimeRegistry: Sendable {
         let runtime = try await runtime(id: runtimeId)
         try checkOwnership(runtime, caller: caller)
         try trustAuthorizer(of: configuration)
+        try admitArtifact(of: configuration, owner: caller)
         guard runtime.latestVersion < Self.maxVersions else {
             throw AgentCoreError(.serviceQuotaExceeded, "Agent runtime \(runtime.name) already has \(Self.maxVersions) versions")
         }
         let result = try await storeCall {
-            try await store.appendVersion(runtimeId: runtimeId, configuration: configuration, status: .ready, at: clock.now())
+            try await store.appendVersion(runtimeId: runtimeId, configuration: configuration, status: Self.initialStatus(of: configuration), at: clock.now())
         }
         guard let result else { throw notFound(runtimeId) }
         resolver.invalidate(runtimeId: runtimeId)
         logger.info("agent runtime updated", metadata: ["agent": "\(runtime.name)", "version": "\(result.1.version)"])
+        await scheduleDeployment(result.1, owner: caller)
         return result
     }
 
@@ -86,7 +91,7 @@ struct AgentRuntimeRegistry: Sendable {
         guard deleted else { throw notFound(runtimeId) }
         resolver.invalidate(runtimeId: runtimeId)
         await sessions.removeAll(runtimeId: runtimeId)
-        artifacts.remove(runtimeId: runtimeId)
+        await deployer.removeArtifacts(runtimeId: runtimeId)
         logger.info("agent runtime deleted", metadata: ["agent": "\(runtime.name)", "runtime_id": "\(runtimeId)"])
         runtime.status = .deleting
         return runtime
@@ -137,7 +142,9 @@ struct AgentRuntimeRegistry: Sendable {
         guard name != AgentRuntimeEndpoint.defaultName else {
             throw AgentCoreError(.conflict, "The DEFAULT endpoint exists already and always follows the newest version")
         }
-        let target = try await self.version(of: runtime, version).version
+        let targetVersion = try await self.version(of: runtime, version)
+        try Self.checkDeployable(targetVersion)
+        let target = targetVersion.version
         let count = try await storeCall { try await store.endpointCount(runtimeId: runtimeId) }
         guard count < Self.maxEndpoints else {
             throw AgentCoreError(.serviceQuotaExceeded, "Agent runtime \(runtime.name) already has \(Self.maxEndpoints) endpoints")
@@ -150,7 +157,7 @@ struct AgentRuntimeRegistry: Sendable {
             liveVersion: target,
             targetVersion: target,
             description: description,
-            status: .ready,
+            status: targetVersion.status == .ready ? .ready : .creating,
             createdAt: now,
             lastUpdatedAt: now
         )
@@ -179,9 +186,13 @@ struct AgentRuntimeRegistry: Sendable {
         let runtime = try await runtime(id: runtimeId)
         var endpoint = try await endpoint(runtimeId: runtimeId, name: name)
         if let version {
-            let target = try await self.version(of: runtime, version).version
-            endpoint.liveVersion = target
-            endpoint.targetVersion = target
+            let target = try await self.version(of: runtime, version)
+            try Self.checkDeployable(target)
+            // A version still deploying becomes the target; the endpoint keeps serving its live version until then.
+            endpoint.targetVersion = target.version
+            if target.status == .ready { endpoint.liveVersion = target.version }
+            endpoint.status = target.status == .ready ? .ready : .updating
+            endpoint.failureReason = nil
         }
         if let description { endpoint.description = description }
         endpoint.lastUpdatedAt = clock.now()
@@ -225,6 +236,39 @@ struct AgentRuntimeRegistry: Sendable {
             _ = try issuers.issuer(forDiscoveryURL: authorizer.discoveryURL)
         } catch {
             throw AgentCoreError.invalidField(field, error.description)
+        }
+    }
+
+    /// Code is deployed after the version is stored; everything else is ready at once.
+    private static func initialStatus(of configuration: AgentRuntimeConfiguration) -> AgentRuntimeStatus {
+        configuration.artifact.runsInSandbox ? .creating : .ready
+    }
+
+    /// Refuses code sources the control plane may not name (see ``ArtifactsConfiguration``).
+    private func admitArtifact(of configuration: AgentRuntimeConfiguration, owner: AgentRuntimeOwner) throws(AgentCoreError) {
+        guard owner == .api, case .code(let code) = configuration.artifact else { return }
+        guard sessions.sandboxes != nil else {
+            throw AgentCoreError.invalidField(
+                "agentRuntimeArtifact.codeConfiguration",
+                "This gateway cannot run code artifacts: \(sessions.sandboxesUnavailable)"
+            )
+        }
+        try deployer.admit(code.source, field: "agentRuntimeArtifact.codeConfiguration.code")
+    }
+
+    /// Queues the deployment of a version the control plane made; the configuration file's agents are deployed by
+    /// ``DeclaredAgentReconciler`` before the gateway serves.
+    private func scheduleDeployment(_ version: AgentRuntimeVersion, owner: AgentRuntimeOwner) async {
+        guard owner == .api, version.status == .creating, case .code(let code) = version.configuration.artifact else { return }
+        await deployer.schedule(runtimeId: version.runtimeId, version: version.version, code: code)
+    }
+
+    private static func checkDeployable(_ version: AgentRuntimeVersion) throws(AgentCoreError) {
+        guard version.status == .ready || version.status == .creating else {
+            throw AgentCoreError.invalidField(
+                "agentRuntimeVersion",
+                "Version \(version.version) is \(version.status.rawValue)\(version.failureReason.map { ": \($0)" } ?? ""); an endpoint can only point at a READY or CREATING version"
+            )
         }
     }
 

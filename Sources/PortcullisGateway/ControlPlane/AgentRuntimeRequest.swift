@@ -83,15 +83,58 @@ struct AgentRuntimeRequest {
 
     private static func artifact(_ fields: RequestFields) throws(AgentCoreError) -> AgentRuntimeArtifact {
         let (kind, artifact) = try fields.unionMember("agentRuntimeArtifact", of: ["containerConfiguration", "codeConfiguration"])
-        guard kind == "containerConfiguration" else {
-            throw AgentCoreError.invalidField(
-                "agentRuntimeArtifact.codeConfiguration",
-                "Code artifacts need a sandbox runtime, which this gateway does not run; register the URL of a running agent as containerConfiguration.containerUri"
-            )
-        }
+        guard kind == "containerConfiguration" else { return .code(try codeArtifact(artifact)) }
         let uri = try artifact.string("containerUri", required: true, length: 1...1024)!
         try AgentRuntimeRules.validateEndpointURL(uri, field: "agentRuntimeArtifact.containerConfiguration.containerUri")
         return .endpoint(url: uri)
+    }
+
+    /// `codeConfiguration`: `runtime`, `entryPoint` and a `code` that is exactly one of `s3` (the AgentCore shape)
+    /// or, as Portcullis extensions for self-hosted artifacts, `path` (a directory or zip on the gateway host) and
+    /// `url` (a zip over HTTP(S)).
+    private static func codeArtifact(_ fields: RequestFields) throws(AgentCoreError) -> CodeArtifact {
+        let runtime = try fields.string("runtime", required: true)!
+        guard CodeArtifact.runtimes.contains(runtime) else {
+            let message = runtime == "NODE_22"
+                ? "NODE_22 is not supported by this gateway; use one of \(CodeArtifact.runtimes.joined(separator: ", "))"
+                : "Member must satisfy enum value set: [\(CodeArtifact.runtimes.joined(separator: ", ")), NODE_22]"
+            throw AgentCoreError.invalidField(fields.name("runtime"), message)
+        }
+        let entryPoint = try fields.stringList("entryPoint", required: true)!
+        try CodeArtifact.validateEntryPoint(entryPoint, field: fields.name("entryPoint"))
+        guard let code = try fields.object("code", required: true) else {
+            throw AgentCoreError.invalidField(fields.name("code"), "Member is required")
+        }
+        let present = ["s3", "path", "url"].filter { code.isPresent($0) }
+        guard present.count == 1 else {
+            throw AgentCoreError.invalidField(code.path, "Member must set exactly one of s3, path, url")
+        }
+        let source: CodeArtifact.Source
+        switch present[0] {
+        case "s3":
+            let s3 = try code.object("s3", required: true)!
+            source = .s3(
+                try S3ObjectLocation.validated(
+                    bucket: try s3.string("bucket", required: true)!,
+                    key: try s3.string("prefix", required: true)!,
+                    versionId: try s3.string("versionId"),
+                    field: s3.path
+                )
+            )
+        case "path":
+            let path = try code.string("path", required: true, length: 1...4096)!
+            guard path.hasPrefix("/"), !path.contains("\0") else {
+                throw AgentCoreError.invalidField(code.name("path"), "Member must be an absolute path")
+            }
+            source = .path(path)
+        default:
+            let url = try code.string("url", required: true, length: 1...2048)!
+            guard let parsed = URL(string: url), parsed.scheme == "https" || parsed.scheme == "http", parsed.host != nil, parsed.user == nil else {
+                throw AgentCoreError.invalidField(code.name("url"), "Member must be an http:// or https:// URL without credentials")
+            }
+            source = .url(url)
+        }
+        return CodeArtifact(source: source, runtime: runtime, entryPoint: entryPoint)
     }
 
     private static func networkConfiguration(_ fields: RequestFields) throws(AgentCoreError) -> JSONValue {

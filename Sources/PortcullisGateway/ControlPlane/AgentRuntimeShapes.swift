@@ -16,6 +16,11 @@ enum AgentRuntimeShapes {
             let source: JSONValue
             switch code.source {
             case .path(let path): source = .object(["path": .string(path)])
+            case .url(let url): source = .object(["url": .string(url)])
+            case .s3(let location):
+                var members: [String: JSONValue] = ["bucket": .string(location.bucket), "prefix": .string(location.key)]
+                if let versionId = location.versionId { members["versionId"] = .string(versionId) }
+                source = .object(["s3": .object(members)])
             }
             return .object([
                 "codeConfiguration": .object([
@@ -54,13 +59,15 @@ enum AgentRuntimeShapes {
             "workloadIdentityDetails": workloadIdentity(runtime, names: names),
             "createdAt": timestamp(runtime.createdAt),
             "lastUpdatedAt": timestamp(version.createdAt),
-            "status": .string(version.status.rawValue),
+            "status": .string(runtime.status.rawValue),
         ])
     }
 
     /// GetAgentRuntime.
     static func detail(_ runtime: AgentRuntime, _ version: AgentRuntimeVersion, names: ResourceNames) -> JSONValue {
         let configuration = version.configuration
+        // The newest version shows the runtime's status (an update is UPDATING, not CREATING); older ones their own.
+        let isLatest = version.version == runtime.latestVersion
         var members: [String: JSONValue] = [
             "agentRuntimeArn": .string(names.runtimeARN(runtimeId: runtime.id)),
             "agentRuntimeName": .string(runtime.name),
@@ -70,7 +77,7 @@ enum AgentRuntimeShapes {
             "lastUpdatedAt": timestamp(version.createdAt),
             "roleArn": .string(configuration.roleArn),
             "networkConfiguration": configuration.networkConfiguration,
-            "status": .string(version.status.rawValue),
+            "status": .string((isLatest ? runtime.status : version.status).rawValue),
             "lifecycleConfiguration": lifecycle(configuration.lifecycle),
             "workloadIdentityDetails": workloadIdentity(runtime, names: names),
             "agentRuntimeArtifact": artifact(configuration.artifact),
@@ -78,7 +85,9 @@ enum AgentRuntimeShapes {
             "environmentVariables": .object(configuration.environmentVariables.mapValues { .string($0) }),
         ]
         if let description = configuration.description { members["description"] = .string(description) }
-        if let reason = version.failureReason { members["failureReason"] = .string(reason) }
+        if let reason = isLatest ? runtime.failureReason ?? version.failureReason : version.failureReason {
+            members["failureReason"] = .string(reason)
+        }
         if let authorizer = configuration.authorizerConfiguration { members["authorizerConfiguration"] = authorizer }
         if !configuration.requestHeaderAllowlist.isEmpty {
             members["requestHeaderConfiguration"] = .object([
@@ -99,7 +108,7 @@ enum AgentRuntimeShapes {
             "agentRuntimeName": .string(runtime.name),
             "description": .string(version.configuration.description ?? ""),
             "lastUpdatedAt": timestamp(version.createdAt),
-            "status": .string(version.status.rawValue),
+            "status": .string((version.version == runtime.latestVersion ? runtime.status : version.status).rawValue),
         ])
     }
 

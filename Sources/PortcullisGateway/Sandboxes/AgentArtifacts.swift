@@ -9,31 +9,39 @@ import PortcullisSessions
 /// read-only. The directories above are not opened to them — the sandbox reaches the code through a descriptor.
 struct AgentArtifacts: Sendable {
     let root: String
+    /// Where dependency layers are kept (``DependencyLayers``).
+    let layers: String
     let sandbox: SandboxConfiguration
     let names: ResourceNames
 
-    /// Makes the artifact directory reachable by the sandbox users, who must pass every directory above it
-    /// (bubblewrap resolves bind sources as the sandbox's uid): the data directory gets the search bit for others
-    /// (0711 — nothing in it can be listed, and its files keep their 0600), and every directory above must have it.
+    /// Makes the artifact and layer directories reachable by the sandbox users, who must pass every directory
+    /// above them (bubblewrap resolves bind sources as the sandbox's uid): the data directory gets the search bit
+    /// for others (0711 — nothing in it can be listed, and its files keep their 0600), and every directory above
+    /// must have it.
     /// - Throws: naming the directory that blocks the way.
     func makeReachable() throws(SandboxError) {
+        try Self.makeReachable(root)
+        try Self.makeReachable(layers)
+    }
+
+    private static func makeReachable(_ directoryPath: String) throws(SandboxError) {
         let files = FileManager.default
         do {
-            try files.createDirectory(atPath: root, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o711])
-            try files.setAttributes([.posixPermissions: 0o711], ofItemAtPath: root)
-            let dataDirectory = (root as NSString).deletingLastPathComponent
-            let mode = (try files.attributesOfItem(atPath: dataDirectory)[.posixPermissions] as? Int) ?? 0o700
-            if mode & 0o001 == 0 { try files.setAttributes([.posixPermissions: mode | 0o011], ofItemAtPath: dataDirectory) }
+            try files.createDirectory(atPath: directoryPath, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o711])
+            try files.setAttributes([.posixPermissions: 0o711], ofItemAtPath: directoryPath)
+            let parent = (directoryPath as NSString).deletingLastPathComponent
+            let mode = (try files.attributesOfItem(atPath: parent)[.posixPermissions] as? Int) ?? 0o700
+            if mode & 0o001 == 0 { try files.setAttributes([.posixPermissions: mode | 0o011], ofItemAtPath: parent) }
         } catch {
-            throw SandboxError(.unavailable, "cannot prepare \(root) for the sandboxes: \(error.localizedDescription)")
+            throw SandboxError(.unavailable, "cannot prepare \(directoryPath) for the sandboxes: \(error.localizedDescription)")
         }
-        var directory = URL(fileURLWithPath: root).standardizedFileURL.deletingLastPathComponent()
+        var directory = URL(fileURLWithPath: directoryPath).standardizedFileURL.deletingLastPathComponent()
         while directory.path != "/" {
             let mode = (try? files.attributesOfItem(atPath: directory.path)[.posixPermissions] as? Int) ?? 0
             guard mode & 0o001 != 0 else {
                 throw SandboxError(
                     .unavailable,
-                    "the sandbox users cannot pass \(directory.path) on the way to \(root); give it the search bit for others (chmod o+x) or put store.dataDirectory elsewhere"
+                    "the sandbox users cannot pass \(directory.path) on the way to \(directoryPath); give it the search bit for others (chmod o+x) or put the directory elsewhere"
                 )
             }
             directory = directory.deletingLastPathComponent()
@@ -44,43 +52,61 @@ struct AgentArtifacts: Sendable {
         "\(root)/\(runtimeId)/\(version)/code"
     }
 
-    /// Copies a version's code into place (replacing an earlier copy of the same version) and checks it.
-    /// - Throws: a message a person can act on: missing source or entry point, interpreter not on this host.
-    func deploy(_ code: CodeArtifact, runtimeId: String, version: Int) throws(ArtifactError) {
-        let installed = { (runtime: String) in CodeArtifact.interpreterPath(of: runtime).map(FileManager.default.isExecutableFile) ?? false }
-        guard installed(code.runtime) else {
-            let available = CodeArtifact.runtimes.filter(installed)
-            throw ArtifactError(
-                "\(code.runtime) needs \(CodeArtifact.interpreterPath(of: code.runtime) ?? "a Python interpreter"), which this host does not have (installed: \(available.isEmpty ? "none" : available.joined(separator: ", ")))"
-            )
-        }
-        guard case .path(let source) = code.source else { throw ArtifactError("unsupported code source") }
-        let files = FileManager.default
+    /// The file beside a version's code naming the dependency layer it uses.
+    private func layerRecord(runtimeId: String, version: Int) -> String {
+        "\(root)/\(runtimeId)/\(version)/dependencies"
+    }
+
+    /// The dependency layer a deployed version uses, if any.
+    func dependencyLayer(runtimeId: String, version: Int) -> String? {
+        guard let data = FileManager.default.contents(atPath: layerRecord(runtimeId: runtimeId, version: version)) else { return nil }
+        let path = String(decoding: data, as: UTF8.self)
+        return path.isEmpty ? nil : path
+    }
+
+    /// A fresh staging directory beside the version's final place, for the fetcher to fill.
+    func makeStaging(runtimeId: String, version: Int) throws(ArtifactError) -> String {
         let destination = codeDirectory(runtimeId: runtimeId, version: version)
-        let staging = destination + ".staging-" + SecureRandom.base32(8)
         do {
             try Self.createReachable((destination as NSString).deletingLastPathComponent, below: root)
-            var isDirectory: ObjCBool = false
-            guard files.fileExists(atPath: source, isDirectory: &isDirectory) else {
-                throw ArtifactError("the code path \(source) does not exist")
-            }
-            if isDirectory.boolValue {
-                try files.copyItem(atPath: source, toPath: staging)
-            } else if source.hasSuffix(".zip") {
-                try extractZip(source, to: staging)
-            } else {
-                throw ArtifactError("the code path \(source) is neither a directory nor a .zip file")
-            }
-            try checkAndOpen(staging, entryPoint: code.entryPoint)
+        } catch {
+            throw ArtifactError("cannot create \(destination): \(error.localizedDescription)")
+        }
+        return destination + ".staging-" + SecureRandom.base32(8)
+    }
+
+    /// Checks staged code (entry point present, no top-level links, bounded entries), opens it to the sandbox users,
+    /// and moves it into the version's place (replacing an earlier copy), recording its dependency layer.
+    func install(staging: String, entryPoint: [String], layer: String?, runtimeId: String, version: Int) throws(ArtifactError) {
+        let files = FileManager.default
+        let destination = codeDirectory(runtimeId: runtimeId, version: version)
+        do {
+            try Self.checkCode(staging, entryPoint: entryPoint)
+            try Self.openToSandboxes(staging)
             if files.fileExists(atPath: destination) { try files.removeItem(atPath: destination) }
             try files.moveItem(atPath: staging, toPath: destination)
+            let record = layerRecord(runtimeId: runtimeId, version: version)
+            guard files.createFile(atPath: record, contents: Data((layer ?? "").utf8), attributes: [.posixPermissions: 0o600]) else {
+                throw ArtifactError("cannot write \(record)")
+            }
         } catch let error as ArtifactError {
-            try? files.removeItem(atPath: staging)
             throw error
         } catch {
-            try? files.removeItem(atPath: staging)
-            throw ArtifactError("cannot copy the code from \(source): \(error.localizedDescription)")
+            throw ArtifactError("cannot install the code: \(error.localizedDescription)")
         }
+    }
+
+    /// Every dependency layer some deployed version records.
+    func layersInUse() -> Set<String> {
+        let files = FileManager.default
+        var layers: Set<String> = []
+        for runtime in (try? files.contentsOfDirectory(atPath: root)) ?? [] {
+            for version in (try? files.contentsOfDirectory(atPath: "\(root)/\(runtime)")) ?? [] {
+                guard let number = Int(version), let layer = dependencyLayer(runtimeId: runtime, version: number) else { continue }
+                layers.insert(layer)
+            }
+        }
+        return layers
     }
 
     /// What a session of this version runs.
@@ -118,7 +144,7 @@ struct AgentArtifacts: Sendable {
             command: command,
             environment: environment,
             codeDirectory: codeDirectory(runtimeId: runtimeId, version: version.version),
-            dependencyDirectory: nil,
+            dependencyDirectory: dependencyLayer(runtimeId: runtimeId, version: version.version),
             limits: limits,
             port: configuration.protocolConfiguration.agentPort,
             lifecycle: configuration.lifecycle
@@ -141,9 +167,9 @@ struct AgentArtifacts: Sendable {
         try? FileManager.default.removeItem(atPath: "\(root)/\(runtimeId)")
     }
 
-    /// Checks the copied tree (entry point present, no top-level links out of it, bounded entries) and opens it to
-    /// the sandbox users: directories 0755, files readable by all (execute bits kept).
-    private func checkAndOpen(_ directory: String, entryPoint: [String]) throws {
+    /// Checks a code tree: bounded top-level entries (each becomes a bind mount), none a symbolic link, and the
+    /// entry point a file at the top.
+    private static func checkCode(_ directory: String, entryPoint: [String]) throws {
         let files = FileManager.default
         let top = try files.contentsOfDirectory(atPath: directory)
         guard top.count <= BubblewrapDriver.maxCodeEntries else {
@@ -158,8 +184,15 @@ struct AgentArtifacts: Sendable {
         let script = entryPoint.last!
         var isDirectory: ObjCBool = false
         guard files.fileExists(atPath: "\(directory)/\(script)", isDirectory: &isDirectory), !isDirectory.boolValue else {
-            throw ArtifactError("the entry point \(script) is not in the code (top level: \(top.sorted().prefix(10).joined(separator: ", ")))")
+            let listing = top.sorted().prefix(10).joined(separator: ", ")
+            throw ArtifactError("the entry point \(script) is not in the code (top level: \(listing.isEmpty ? "empty" : listing))")
         }
+    }
+
+    /// Makes a tree root's and readable by the sandbox users whatever the gateway's umask: directories 0755, files
+    /// 0644 (0755 when executable). Links are left alone.
+    static func openToSandboxes(_ directory: String) throws {
+        let files = FileManager.default
         try files.setAttributes([.posixPermissions: 0o755, .ownerAccountID: 0, .groupOwnerAccountID: 0], ofItemAtPath: directory)
         guard let walker = files.enumerator(atPath: directory) else { return }
         for case let relative as String in walker {
@@ -170,22 +203,6 @@ struct AgentArtifacts: Sendable {
             let mode = (attributes[.posixPermissions] as? Int) ?? 0o644
             let opened = type == .typeDirectory ? 0o755 : (mode & 0o111 != 0 ? 0o755 : 0o644)
             try files.setAttributes([.posixPermissions: opened, .ownerAccountID: 0, .groupOwnerAccountID: 0], ofItemAtPath: path)
-        }
-    }
-
-    /// Unpacks a zip with Python's `zipfile`, which refuses members that would land outside the target.
-    private func extractZip(_ archive: String, to directory: String) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = ["-I", "-m", "zipfile", "-e", archive, directory]
-        let errors = Foundation.Pipe()
-        process.standardError = errors
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile().suffix(300), as: UTF8.self)
-            throw ArtifactError("cannot unpack \(archive): \(message.trimmingCharacters(in: .whitespacesAndNewlines))")
         }
     }
 }

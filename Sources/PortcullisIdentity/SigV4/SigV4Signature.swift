@@ -14,11 +14,16 @@ public enum SigV4Signature {
         return key
     }
 
+    /// The lowercase hex signature of a string to sign under `secret` and the credential scope's parts.
+    static func signature(of stringToSign: String, secret: String, date: String, region: String, service: String) -> String {
+        let key = signingKey(secret: secret, date: date, region: region, service: service)
+        return Hex.encode(HMAC<SHA256>.authenticationCode(for: Array(stringToSign.utf8), using: key))
+    }
+
     /// The lowercase hex signature of `request` under `secret`.
     public static func signature(of request: SignedRequest, secret: String) -> String {
         let credential = request.credential
-        let key = signingKey(secret: secret, date: credential.date, region: credential.region, service: credential.service)
-        return Hex.encode(HMAC<SHA256>.authenticationCode(for: Array(request.stringToSign.utf8), using: key))
+        return signature(of: request.stringToSign, secret: secret, date: credential.date, region: credential.region, service: credential.service)
     }
 
     /// `yyyyMMdd'T'HHmmss'Z'` as a date, or `nil`.

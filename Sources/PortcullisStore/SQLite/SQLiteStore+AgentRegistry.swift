@@ -83,8 +83,9 @@ extension SQLiteStore: AgentRegistryStore {
                 return nil
             }
             var runtime = try Self.runtime(from: row)
+            let isLive = status == .ready
             runtime.latestVersion += 1
-            runtime.status = status
+            runtime.status = isLive ? .ready : .updating
             runtime.failureReason = nil
             runtime.lastUpdatedAt = date
             let version = AgentRuntimeVersion(
@@ -100,16 +101,73 @@ extension SQLiteStore: AgentRegistryStore {
                     UPDATE agent_runtime SET latest_version = ?, status = ?, failure_reason = NULL, last_updated_at = ?
                     WHERE id = ?
                     """,
-                arguments: [runtime.latestVersion, status.rawValue, date.storedValue, runtimeId]
+                arguments: [runtime.latestVersion, runtime.status.rawValue, date.storedValue, runtimeId]
             )
             try db.execute(
                 sql: """
-                    UPDATE agent_runtime_endpoint SET live_version = ?, target_version = ?, last_updated_at = ?
+                    UPDATE agent_runtime_endpoint
+                    SET live_version = CASE WHEN ? THEN ? ELSE live_version END, target_version = ?, status = ?,
+                        failure_reason = NULL, last_updated_at = ?
                     WHERE runtime_id = ? AND name = ?
                     """,
-                arguments: [runtime.latestVersion, runtime.latestVersion, date.storedValue, runtimeId, AgentRuntimeEndpoint.defaultName]
+                arguments: [
+                    isLive, runtime.latestVersion, runtime.latestVersion, runtime.status.rawValue, date.storedValue, runtimeId,
+                    AgentRuntimeEndpoint.defaultName,
+                ]
             )
             return (runtime, version)
+        }
+    }
+
+    public func finishDeployment(runtimeId: String, version: Int, failureReason: String?, at date: Date) async throws -> Bool {
+        try await pool.write { db in
+            try db.execute(
+                sql: """
+                    UPDATE agent_runtime_version SET status = ?, failure_reason = ?
+                    WHERE runtime_id = ? AND version = ? AND status IN (?, ?)
+                    """,
+                arguments: [
+                    (failureReason == nil ? AgentRuntimeStatus.ready : .createFailed).rawValue, failureReason, runtimeId, version,
+                    AgentRuntimeStatus.creating.rawValue, AgentRuntimeStatus.createFailed.rawValue,
+                ]
+            )
+            guard db.changesCount > 0 else { return false }
+            let failed = (version == 1 ? AgentRuntimeStatus.createFailed : .updateFailed).rawValue
+            try db.execute(
+                sql: """
+                    UPDATE agent_runtime SET status = ?, failure_reason = ?, last_updated_at = ?
+                    WHERE id = ? AND latest_version = ?
+                    """,
+                arguments: [failureReason == nil ? AgentRuntimeStatus.ready.rawValue : failed, failureReason, date.storedValue, runtimeId, version]
+            )
+            if failureReason == nil {
+                try db.execute(
+                    sql: """
+                        UPDATE agent_runtime_endpoint SET live_version = target_version, status = ?, failure_reason = NULL, last_updated_at = ?
+                        WHERE runtime_id = ? AND target_version = ?
+                        """,
+                    arguments: [AgentRuntimeStatus.ready.rawValue, date.storedValue, runtimeId, version]
+                )
+            } else {
+                try db.execute(
+                    sql: """
+                        UPDATE agent_runtime_endpoint SET status = ?, failure_reason = ?, last_updated_at = ?
+                        WHERE runtime_id = ? AND target_version = ?
+                        """,
+                    arguments: [failed, failureReason, date.storedValue, runtimeId, version]
+                )
+            }
+            return true
+        }
+    }
+
+    public func pendingDeployments() async throws -> [AgentRuntimeVersion] {
+        try await pool.read { db in
+            try Row.fetchAll(
+                db,
+                sql: "SELECT * FROM agent_runtime_version WHERE status = ? ORDER BY created_at, runtime_id, version",
+                arguments: [AgentRuntimeStatus.creating.rawValue]
+            ).map(Self.version(from:))
         }
     }
 

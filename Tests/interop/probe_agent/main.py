@@ -41,6 +41,15 @@ def act(body, headers):
             "home": os.environ.get("HOME"),
             "environment": body.get("variable") and os.environ.get(body["variable"]),
         }
+    if action == "import":
+        def load():
+            import importlib
+            module = importlib.import_module(body["module"])
+            return {"file": module.__file__, "value": getattr(module, "VALUE", None)}
+        try:
+            return {"ok": load()}
+        except ImportError as error:
+            return {"error": type(error).__name__}
     if action == "write":
         def write():
             with open(body["path"], "w") as file:

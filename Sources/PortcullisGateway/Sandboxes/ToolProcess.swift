@@ -1,0 +1,77 @@
+import Foundation
+import PortcullisCore
+
+/// Runs a host tool the deployment needs (Python's `zipfile`, pip, `compileall`) without blocking a thread: bounded
+/// in time, killed when the deployment is cancelled, its combined output kept in a file and only the tail read back.
+struct ToolProcess {
+    struct Outcome {
+        var exitStatus: Int32
+        var timedOut: Bool
+        /// The last bytes the tool wrote to stdout and stderr.
+        var outputTail: String
+    }
+
+    var executable: String
+    var arguments: [String]
+    var environment: [String: String]
+    var workingDirectory: String?
+    var timeout: Duration
+    var tailBytes = 2000
+
+    func run() async throws(ArtifactError) -> Outcome {
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("portcullis-tool-\(SecureRandom.base32(10)).log").path
+        guard FileManager.default.createFile(atPath: output, contents: nil, attributes: [.posixPermissions: 0o600]),
+            let handle = FileHandle(forWritingAtPath: output)
+        else {
+            throw ArtifactError("cannot create a file for \(executable)'s output")
+        }
+        defer {
+            try? handle.close()
+            try? FileManager.default.removeItem(atPath: output)
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.environment = environment
+        if let workingDirectory { process.currentDirectoryURL = URL(fileURLWithPath: workingDirectory) }
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = handle
+        process.standardError = handle
+        let exited = AsyncStream<Int32>.makeStream()
+        process.terminationHandler = { finished in
+            exited.continuation.yield(finished.terminationStatus)
+            exited.continuation.finish()
+        }
+        do {
+            try process.run()
+        } catch {
+            throw ArtifactError("cannot run \(executable): \(error.localizedDescription)")
+        }
+        let pid = process.processIdentifier
+        let timeout = self.timeout
+        let watchdog = Task { () -> Bool in
+            do { try await Task.sleep(for: timeout) } catch { return false }
+            kill(pid, SIGKILL)
+            return true
+        }
+        let status = await withTaskCancellationHandler {
+            var status: Int32 = -1
+            for await value in exited.stream { status = value }
+            return status
+        } onCancel: {
+            kill(pid, SIGKILL)
+        }
+        watchdog.cancel()
+        let timedOut = await watchdog.value
+        return Outcome(exitStatus: status, timedOut: timedOut, outputTail: Self.tail(of: output, bytes: tailBytes))
+    }
+
+    private static func tail(of path: String, bytes: Int) -> String {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return "" }
+        defer { try? handle.close() }
+        let size = (try? handle.seekToEnd()) ?? 0
+        try? handle.seek(toOffset: size > UInt64(bytes) ? size - UInt64(bytes) : 0)
+        let data = (try? handle.readToEnd()) ?? Data()
+        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}
