@@ -28,3 +28,16 @@ if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; 
   .venv/bin/python -m pip install -q --disable-pip-version-check -r "$requirements"
   echo "$wanted" > "$stamp"
 fi
+
+# Wheels for the example agents' requirements, so the tests deploy them with pip offline (artifacts.pip.findLinks).
+wheelhouse=.venv/wheelhouse
+agent_requirements=(examples/agents/*/requirements.txt)
+wanted=$(cat "${agent_requirements[@]}" | sha256sum | cut -d' ' -f1)
+if [ "$(cat "$wheelhouse/.requirements.sha256" 2>/dev/null)" != "$wanted" ]; then
+  echo "downloading wheels for ${agent_requirements[*]} into $wheelhouse"
+  rm -rf "$wheelhouse"
+  args=()
+  for file in "${agent_requirements[@]}"; do args+=(-r "$file"); done
+  /usr/bin/python3.11 -m pip download -q --disable-pip-version-check --only-binary :all: -d "$wheelhouse" "${args[@]}"
+  echo "$wanted" > "$wheelhouse/.requirements.sha256"
+fi

@@ -30,6 +30,12 @@ struct DevCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error.")
     var logLevel: String = "info"
 
+    @Option(name: .long, help: "The example code agents to deploy in sandboxes (needs root and bubblewrap); empty for none.")
+    var examples: String = "examples/agents"
+
+    @Option(name: .long, help: "A directory of wheels pip installs the examples' requirements from, instead of PyPI.")
+    var wheels: String?
+
     func run() async throws {
         var address = try ListenAddress(parsing: listen)
         if address.port == 0 {
@@ -61,24 +67,45 @@ struct DevCommand: AsyncParsableCommand {
                 throw ValidationError("The echo agent could not start")
             }
 
-            let configuration = GatewayConfiguration(
+            var codeAgents = try exampleAgents()
+            var configuration = GatewayConfiguration(
                 server: ServerConfiguration(listen: address),
                 store: StoreConfiguration(dataDirectory: data),
                 auth: AuthConfiguration(issuers: [development.issuerConfiguration(clientSecretFile: data + "/dev-idp-client-secret")]),
                 policies: PolicyConfiguration(directory: policies),
-                agents: Self.agents(echoURL: "http://127.0.0.1:\(echoPort)", development: development),
+                sandbox: SandboxConfiguration(driver: codeAgents.isEmpty ? .none : .bubblewrap),
+                artifacts: ArtifactsConfiguration(pip: wheels.map { PipConfiguration(findLinks: [$0], noIndex: true) } ?? PipConfiguration()),
+                agents: Self.agents(echoURL: "http://127.0.0.1:\(echoPort)", development: development) + codeAgents,
                 development: development
             )
+            if !codeAgents.isEmpty {
+                logger.notice("deploying the example code agents (the first start installs their requirements with pip)", metadata: ["examples": "\(examples)"])
+            }
             let keyDirectory = configuration.keyRing.resolvedDirectory(store: configuration.store)
             if try KeyRing.load(directory: keyDirectory, environment: [:]).isSealed {
                 try KeyRing.generateKey(in: keyDirectory)
             }
-            let gateway = try await Gateway(configuration: configuration, logger: logger)
+            let gateway: Gateway
+            do {
+                gateway = try await Gateway(configuration: configuration, logger: logger)
+            } catch where !codeAgents.isEmpty {
+                // The examples are extras: without them (pip could not reach its index, say) dev still runs.
+                logger.warning("the example code agents could not be deployed; starting without them", metadata: ["error": "\(error)"])
+                codeAgents = []
+                configuration.agents = Self.agents(echoURL: "http://127.0.0.1:\(echoPort)", development: development)
+                configuration.sandbox.driver = .none
+                gateway = try await Gateway(configuration: configuration, logger: logger)
+            }
+            let deployedAgents = codeAgents
             let apiKey = try await Self.developmentKey(gateway: gateway, stateFile: stateFile)
             let accessKey = try await Self.developmentAccessKey(gateway: gateway, stateFile: stateFile)
             let bearerToken = try gateway.developmentToken(user: "alice", lifetime: 12 * 3600) ?? ""
             guard let echoARN = try await gateway.runtimeARN(named: "echo"), let jwtARN = try await gateway.runtimeARN(named: "echo_jwt") else {
                 throw ValidationError("The example agents were not registered")
+            }
+            var agentARNs: [String: JSONValue] = ["echo": .string(echoARN), "echo_jwt": .string(jwtARN)]
+            for agent in deployedAgents {
+                if let arn = try await gateway.runtimeARN(named: agent.name) { agentARNs[agent.name] = .string(arn) }
             }
             let resources = configuration.resources
             let invokeURL = "\(endpoint)/runtimes/\(PercentEncoding.encodeSegment(echoARN))/invocations"
@@ -97,7 +124,7 @@ struct DevCommand: AsyncParsableCommand {
                 "signInUrl": .string(endpoint + "/auth/login?issuer=dev"),
                 "region": .string(resources.region),
                 "accountId": .string(resources.accountId),
-                "agents": .object(["echo": .string(echoARN), "echo_jwt": .string(jwtARN)]),
+                "agents": .object(agentARNs),
             ])
             let app = try gateway.makeApplication { _ in
                 do {
@@ -111,6 +138,7 @@ struct DevCommand: AsyncParsableCommand {
                     Portcullis dev gateway on \(endpoint)   (details in \(stateFile.path))
                     Agent 'echo' (API keys, SigV4): \(echoARN)
                     Agent 'echo_jwt' (tokens from the development IdP, \(development.issuer)): \(jwtARN)
+                    \(deployedAgents.isEmpty ? "No example code agents (\(codeAgentsNote))" : "Example code agents in sandboxes: \(deployedAgents.map(\.name).sorted().joined(separator: ", ")) (ARNs in dev.json)")
                     Invoke it:
 
                       curl -sS -X POST '\(invokeURL)' \\
@@ -128,6 +156,40 @@ struct DevCommand: AsyncParsableCommand {
             }
             try await app.runService()
             group.cancelAll()
+        }
+    }
+
+    /// Why no example code agents run, for the banner.
+    private var codeAgentsNote: String {
+        if examples.isEmpty { return "--examples is empty" }
+        if !Self.canRunSandboxes { return "they run in sandboxes, which need root and bubblewrap" }
+        return "\(examples) has none"
+    }
+
+    private static var canRunSandboxes: Bool {
+        geteuid() == 0 && FileManager.default.isExecutableFile(atPath: SandboxConfiguration().bubblewrapPath)
+    }
+
+    /// The example agents under `--examples`, deployed as code in sandboxes: `http_agent` (the `bedrock-agentcore`
+    /// SDK) and `mcp_server` (the `mcp` SDK). None without sandboxes.
+    func exampleAgents() throws -> [DeclaredAgent] {
+        guard !examples.isEmpty, Self.canRunSandboxes else { return [] }
+        let root = URL(fileURLWithPath: examples).standardizedFileURL.path
+        let kinds: [(name: String, serverProtocol: ServerProtocol, description: String)] = [
+            ("http_agent", .http, "The bedrock-agentcore SDK example: echoes, streams, tracks background work"),
+            ("mcp_server", .mcp, "The mcp SDK example: FastMCP tools add and echo over stateless Streamable HTTP"),
+        ]
+        return kinds.filter { FileManager.default.fileExists(atPath: "\(root)/\($0.name)/main.py") }.map { kind in
+            DeclaredAgent(
+                name: kind.name,
+                configuration: AgentRuntimeConfiguration(
+                    artifact: .code(CodeArtifact(source: .path("\(root)/\(kind.name)"), runtime: "PYTHON_3_11", entryPoint: ["main.py"])),
+                    roleArn: DeclaredAgent.roleArn,
+                    description: kind.description,
+                    protocolConfiguration: ProtocolConfiguration(serverProtocol: kind.serverProtocol),
+                    requestHeaderAllowlist: ["X-Tenant-Id"]
+                )
+            )
         }
     }
 

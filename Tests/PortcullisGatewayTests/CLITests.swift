@@ -104,7 +104,10 @@ struct CLITests {
         defer { directory.cleanUp() }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
+        // With sandboxes, dev also deploys the SDK example agents (their requirements from the test wheelhouse).
+        let examples = canRunSandboxes && FileManager.default.fileExists(atPath: ExampleAgentTests.wheelhouse)
         process.arguments = ["dev", "--listen", "127.0.0.1:0", "--data", directory.path + "/state", "--log-level", "warning"]
+            + (examples ? ["--wheels", ExampleAgentTests.wheelhouse] : ["--examples", ""])
         let output = Pipe()
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
@@ -116,7 +119,7 @@ struct CLITests {
             }
         }
         let stateFile = directory.path + "/state/dev.json"
-        let deadline = ContinuousClock.now + .seconds(60)
+        let deadline = ContinuousClock.now + .seconds(examples ? 240 : 60)
         while !FileManager.default.fileExists(atPath: stateFile), ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(100))
         }
@@ -147,6 +150,21 @@ struct CLITests {
         let reply = try TestGateway.json(invoked.output)
         #expect((reply["echo"] as? [String: String])?["prompt"] == "hello")
 
+        if examples {
+            let agents = try #require(state["agents"] as? [String: String])
+            #expect(agents["mcp_server"]?.contains(":runtime/mcp_server-") == true, "\(agents)")
+            let sdkAgent = try #require(agents["http_agent"])
+            let session = "dev-session-" + String(repeating: "7", count: 30)
+            let called = try await ExternalProcess.run("/usr/bin/curl", [
+                "-sS", "-X", "POST", "\(endpoint)/runtimes/\(PercentEncoding.encodeSegment(sdkAgent))/invocations",
+                "-H", "Authorization: Bearer \(try #require(state["apiKey"] as? String))", "-H", "Content-Type: application/json",
+                "-H", "X-Amzn-Bedrock-AgentCore-Runtime-Session-Id: \(session)", "-d", #"{"prompt": "from dev"}"#,
+            ])
+            let sdkReply = try TestGateway.json(called.output)
+            #expect(sdkReply["sessionId"] as? String == session, "\(called.output)")
+            #expect((sdkReply["echo"] as? [String: String])?["prompt"] == "from dev")
+        }
+
         process.terminate()
         process.waitUntilExit()
         #expect(process.terminationReason == .exit, "SIGTERM shuts the gateway down gracefully")
@@ -162,7 +180,7 @@ struct CLITests {
         defer { directory.cleanUp() }
         let data = directory.path + "/state"
         let home = ["PORTCULLIS_HOME": directory.path + "/home"]
-        let dev = try RunningProcess(binary, ["dev", "--listen", "127.0.0.1:0", "--data", data, "--log-level", "warning"])
+        let dev = try RunningProcess(binary, ["dev", "--listen", "127.0.0.1:0", "--data", data, "--log-level", "warning", "--examples", ""])
         defer { dev.terminate() }
         let endpoint = try await dev.waitFor(#"Portcullis dev gateway on (http://[0-9.:]+)"#, timeout: .seconds(60))
         let state = try TestGateway.json(try String(contentsOfFile: data + "/dev.json", encoding: .utf8))

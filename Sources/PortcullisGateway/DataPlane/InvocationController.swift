@@ -29,6 +29,8 @@ struct InvocationController: Sendable {
         router.post("/runtimes/:runtime/invocations", use: invoke)
         router.get("/runtimes/:runtime/invocations/.well-known/agent-card.json", use: agentCard)
         router.post("/runtimes/:runtime/stopruntimesession", use: stopSession)
+        router.get("/runtimes/:runtime/invocations", use: mcpListeningStream)
+        router.delete("/runtimes/:runtime/invocations", use: endMCPSession)
         router.get("/runtimes/:runtime/ws", use: webSocketWithoutUpgrade)
     }
 
@@ -115,6 +117,37 @@ struct InvocationController: Sendable {
         headers[.contentType] = "application/json"
         headers[.runtimeSessionId] = sessionId
         return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: "{}")))
+    }
+
+    /// `GET /runtimes/{arn}/invocations`: an MCP client asking for a server-to-client stream outside a request. The
+    /// runtime's MCP servers are reached request by request (AgentCore runs them stateless), so the answer is the
+    /// 405 Streamable HTTP prescribes for servers without that stream, and clients carry on without it.
+    @Sendable func mcpListeningStream(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        let admitted = try await admit(request.credentialFacts(payloadHash: SignedRequest.emptyPayloadHash), .invokeAgent, context: context)
+        guard admitted.resolved.configuration.protocolConfiguration.serverProtocol == .mcp else {
+            throw AgentCoreError(.unknownOperation, "GET on invocations is only the MCP listening stream; invoke with POST")
+        }
+        var headers = HTTPFields()
+        headers[.allow] = "POST, DELETE"
+        return Response(status: .methodNotAllowed, headers: headers)
+    }
+
+    /// `DELETE /runtimes/{arn}/invocations` with `Mcp-Session-Id`: an MCP client ending its session, which ends the
+    /// runtime session (and its sandbox) as StopRuntimeSession would.
+    @Sendable func endMCPSession(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        let admitted = try await admit(request.credentialFacts(payloadHash: SignedRequest.emptyPayloadHash), .stopSession, context: context)
+        guard admitted.resolved.configuration.protocolConfiguration.serverProtocol == .mcp else {
+            throw AgentCoreError(.unknownOperation, "DELETE on invocations only ends MCP sessions; use StopRuntimeSession")
+        }
+        guard let sessionId = Self.requestedSessionId(request.headers, serverProtocol: .mcp) else {
+            throw AgentCoreError.invalidField("Mcp-Session-Id", "The header is required to end an MCP session")
+        }
+        guard RuntimeSessionId.isValid(sessionId) else {
+            throw AgentCoreError.invalidField("runtimeSessionId", "Member must be 33-256 characters of letters, digits, '-', '_', '.' or ':'")
+        }
+        try await sessions.stop(admitted.resolved, sessionId: sessionId, principalId: admitted.principal.sessionOwner)
+        logger.info("MCP session ended by its client", metadata: ["agent": "\(admitted.resolved.runtime.name)", "session_id": "\(sessionId)"])
+        return Response(status: .noContent)
     }
 
     /// `GET /runtimes/{arn}/ws` that reached the router: not an upgrade, or an upgrade on a connection that already

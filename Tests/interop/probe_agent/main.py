@@ -86,16 +86,21 @@ def act(body, headers):
             HELD[-1][index] = 1
         return {"ok": len(HELD[-1])}
     if action == "fork":
-        started = 0
+        children = []
+        outcome = {}
         try:
             for _ in range(body["count"]):
-                if os.fork() == 0:
-                    time.sleep(3)
+                pid = os.fork()
+                if pid == 0:
+                    time.sleep(1)
                     os._exit(0)
-                started += 1
+                children.append(pid)
         except OSError as error:
-            return {"started": started, **failure(error)}
-        return {"started": started}
+            outcome = failure(error)
+        # Reaped before answering: zombies would hold their pids, and the next request's thread needs one.
+        for pid in children:
+            os.waitpid(pid, 0)
+        return {"started": len(children), **outcome}
     if action == "busy":
         BUSY_UNTIL[0] = time.time() + body["seconds"]
         return {"ok": True}

@@ -1,0 +1,117 @@
+import Foundation
+import NIOHTTP1
+import PortcullisCore
+import PortcullisSessions
+@testable import PortcullisGateway
+import Testing
+
+/// The wheels of the example agents' requirements, downloaded by `scripts/install-test-deps.sh`.
+let exampleWheelhouse = packageRoot.appendingPathComponent(".venv/wheelhouse").path
+
+/// The agents in `examples/agents`, written with the real SDKs, deployed as code and reached through the gateway by
+/// real clients. Their requirements come from the wheels `scripts/install-test-deps.sh` downloads.
+@Suite(
+    "Example agents built with the bedrock-agentcore and mcp SDKs, in sandboxes",
+    .enabled(if: canRunSandboxes, "needs root and bubblewrap (apt-get install bubblewrap)"),
+    .enabled(if: FileManager.default.fileExists(atPath: exampleWheelhouse), "needs the example agents' wheels: run ./scripts/install-test-deps.sh")
+)
+struct ExampleAgentTests {
+    static let wheelhouse = exampleWheelhouse
+    static let examples = packageRoot.appendingPathComponent("examples/agents").path
+
+    static func withExample<T: Sendable>(
+        _ name: String,
+        protocol serverProtocol: ServerProtocol,
+        clock: any WallClock = SystemWallClock(),
+        _ body: (TestGateway, String) async throws -> T
+    ) async throws -> T {
+        try await TestGateway.run(clock: clock, configure: { configuration in
+            configuration.sandbox = SandboxConfiguration(driver: .bubblewrap, memoryMiB: 512, cpus: 1, maxProcesses: 128, writableMiB: 32, startTimeoutSeconds: 30)
+            configuration.artifacts = ArtifactsConfiguration(pip: PipConfiguration(findLinks: [wheelhouse], noIndex: true))
+            configuration.agents = [
+                DeclaredAgent(
+                    name: name,
+                    configuration: AgentRuntimeConfiguration(
+                        artifact: .code(CodeArtifact(source: .path("\(examples)/\(name)"), runtime: "PYTHON_3_11", entryPoint: ["main.py"])),
+                        roleArn: DeclaredAgent.roleArn,
+                        protocolConfiguration: ProtocolConfiguration(serverProtocol: serverProtocol),
+                        lifecycle: LifecycleConfiguration(idleRuntimeSessionTimeout: 60, maxLifetime: 3600),
+                        requestHeaderAllowlist: ["X-Tenant-Id"]
+                    )
+                )
+            ]
+        }) { gateway in
+            try await body(gateway, try #require(try await gateway.gateway.runtimeARN(named: name)))
+        }
+    }
+
+    @Test("the bedrock-agentcore SDK agent sees the session id, request id and allowlisted headers, streams SSE, and its async_task keeps the session HealthyBusy")
+    func sdkAgent() async throws {
+        let clock = ManualClock()
+        try await Self.withExample("http_agent", protocol: .http, clock: clock) { gateway, arn in
+            let session = SandboxTests.session("s")
+            let headers = [
+                ("Content-Type", "application/json"),
+                ("X-Amzn-Bedrock-AgentCore-Runtime-Session-Id", session),
+                ("X-Amzn-Bedrock-AgentCore-Runtime-Custom-Team", "blue"),
+                ("X-Tenant-Id", "tenant-7"),
+                ("X-Not-Allowlisted", "dropped"),
+            ]
+            let answer = try await gateway.send(.POST, gateway.invocationURL(arn), headers: headers, body: #"{"prompt": "hello"}"#)
+            #expect(answer.status == 200, "\(answer.body)")
+            let json = try TestGateway.json(answer.body)
+            #expect(json["echo"] as? [String: String] == ["prompt": "hello"])
+            #expect(json["sessionId"] as? String == session)
+            let requestId = try #require(answer.headers.first(name: "X-Amzn-RequestId"))
+            #expect(json["requestId"] as? String == requestId, "the SDK sees the gateway's request id")
+            let seen = try #require(json["headers"] as? [String: String])
+            #expect(seen.first { $0.key.lowercased() == "x-amzn-bedrock-agentcore-runtime-custom-team" }?.value == "blue")
+            #expect(seen.first { $0.key.lowercased() == "x-tenant-id" }?.value == "tenant-7", "\(seen)")
+            #expect(!seen.keys.contains { $0.lowercased() == "x-not-allowlisted" })
+            #expect(!seen.keys.contains { $0.lowercased() == "authorization" }, "the gateway's credential is not forwarded")
+
+            let stream = try await gateway.send(.POST, gateway.invocationURL(arn), headers: headers, body: #"{"stream": 3}"#)
+            #expect(stream.status == 200)
+            #expect(stream.headers.first(name: "Content-Type")?.hasPrefix("text/event-stream") == true)
+            let events = stream.body.split(separator: "\n").filter { $0.hasPrefix("data: ") }.map { String($0.dropFirst(6)) }
+            #expect(events.count == 3, "\(stream.body)")
+            #expect(try events.map { try TestGateway.json($0)["chunk"] as? Int } == [0, 1, 2])
+
+            // Background work started with @app.async_task: /ping says HealthyBusy, so idling past the timeout
+            // does not end the session; once the work is done, it does.
+            let sandboxes = try #require(gateway.gateway.sessions.sandboxes)
+            #expect(try await gateway.send(.POST, gateway.invocationURL(arn), headers: headers, body: #"{"background": 4}"#).status == 200)
+            clock.advance(by: 61)
+            await sandboxes.sweep()
+            #expect(sandboxes.count == 1, "HealthyBusy while the async task runs")
+            try await Task.sleep(for: .seconds(5))
+            clock.advance(by: 61)
+            await sandboxes.sweep()
+            #expect(sandboxes.count == 0, "Healthy and idle past the timeout: ended")
+        }
+    }
+
+    @Test(
+        "the official MCP client uses the FastMCP example through the gateway: initialize, tools/list, tools/call; its DELETE ends the sandbox",
+        .enabled(if: ExternalProcess.python != nil, "needs a Python with the mcp SDK: run ./scripts/test.sh, or set PORTCULLIS_TEST_PYTHON")
+    )
+    func mcpServer() async throws {
+        let python = try #require(ExternalProcess.python)
+        try await Self.withExample("mcp_server", protocol: .mcp) { gateway, arn in
+            let script = packageRoot.appendingPathComponent("Tests/interop/mcp_example_client.py").path
+            let result = try await ExternalProcess.run(python, [script, gateway.invocationURL(arn), gateway.invokeKey])
+            #expect(result.status == 0, "\(result.error)")
+            let outcome = try TestGateway.json(result.output)
+            #expect(outcome["tools"] as? [String] == ["add", "echo"])
+            #expect(outcome["add"] as? String == "5")
+            #expect(outcome["echo"] as? String == "through the sandbox")
+            let sessionId = try #require(outcome["sessionId"] as? String, "the gateway gives a stateless server's client an Mcp-Session-Id")
+            #expect(RuntimeSessionId.isValid(sessionId))
+            let statuses = try #require(outcome["statuses"] as? [Int])
+            #expect(statuses.allSatisfy { [200, 202, 204, 405].contains($0) }, "\(outcome)")
+            #expect(statuses.contains(405), "the listening GET is refused as Streamable HTTP prescribes: \(statuses)")
+            #expect(statuses.last == 204, "the client's DELETE ends the session: \(statuses)")
+            #expect(gateway.gateway.sessions.sandboxes?.count == 0, "ending the MCP session ended its sandbox")
+        }
+    }
+}
