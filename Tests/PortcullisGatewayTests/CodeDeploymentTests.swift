@@ -333,6 +333,30 @@ struct CodeDeploymentTests {
         }
     }
 
+    @Test("a deployment asked for after shutdown is answered, not left waiting")
+    func deploymentAfterShutdown() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.cleanUp() }
+        let fixtures = try Fixtures(directory)
+        let source = try fixtures.agent("probe")
+        try await Self.withGateway(fixtures) { gateway in
+            let deployer = gateway.gateway.deployer
+            await deployer.shutdown()
+            let code = CodeArtifact(source: .path(source), runtime: "PYTHON_3_11", entryPoint: ["main.py"])
+            let answer = try await withThrowingTaskGroup(of: String?.self) { group in
+                group.addTask { await deployer.deployNow(runtimeId: "never-0123456789", version: 1, code: code) }
+                group.addTask {
+                    try await Task.sleep(for: .seconds(10))
+                    throw TestFailure("deployNow never answered")
+                }
+                let first = try await group.next()!
+                group.cancelAll()
+                return first
+            }
+            #expect(answer == "the gateway is shutting down")
+        }
+    }
+
     static func eventually(_ condition: () -> Bool) async throws {
         let deadline = ContinuousClock.now + .seconds(10)
         while !condition() {

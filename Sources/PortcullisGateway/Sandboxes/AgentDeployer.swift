@@ -49,7 +49,7 @@ actor AgentDeployer {
     /// Queues the deployment of a `CREATING` version.
     func schedule(runtimeId: String, version: Int, code: CodeArtifact) {
         enqueue { deployer in
-            _ = await deployer.deploy(runtimeId: runtimeId, version: version, code: code)
+            _ = await deployer?.deploy(runtimeId: runtimeId, version: version, code: code)
         }
     }
 
@@ -57,7 +57,9 @@ actor AgentDeployer {
     func deployNow(runtimeId: String, version: Int, code: CodeArtifact) async -> String? {
         let outcome = AsyncStream<String?>.makeStream()
         enqueue { deployer in
-            outcome.continuation.yield(await deployer.deploy(runtimeId: runtimeId, version: version, code: code))
+            if let deployer {
+                outcome.continuation.yield(await deployer.deploy(runtimeId: runtimeId, version: version, code: code))
+            }
             outcome.continuation.finish()
         }
         for await failure in outcome.stream { return failure }
@@ -79,12 +81,12 @@ actor AgentDeployer {
 
     /// Removes a deleted runtime's files and the dependency layers nothing uses any more, after queued work.
     func removeArtifacts(runtimeId: String) {
-        enqueue { deployer in await deployer.collect(runtimeId: runtimeId) }
+        enqueue { deployer in await deployer?.collect(runtimeId: runtimeId) }
     }
 
     /// Removes dependency layers no deployed version uses, after queued work.
     func collectUnusedLayers() {
-        enqueue { deployer in await deployer.collectLayers() }
+        enqueue { deployer in await deployer?.collectLayers() }
     }
 
     private func collectLayers() {
@@ -99,14 +101,22 @@ actor AgentDeployer {
         await tail?.value
     }
 
-    private func enqueue(_ work: @escaping @Sendable (AgentDeployer) async -> Void) {
-        guard !isShutDown else { return }
+    /// Runs `work` after everything queued before it. Work that will not run (the deployer is shut down, or the
+    /// task was cancelled) is still called, with `nil`, so a caller waiting on it is always answered.
+    private func enqueue(_ work: @escaping @Sendable (AgentDeployer?) async -> Void) {
+        guard !isShutDown else {
+            Task { await work(nil) }
+            return
+        }
         let previous = tail
         let ticket = nextTicket
         nextTicket += 1
         let task = Task { [weak self] in
             await previous?.value
-            guard let self, !Task.isCancelled else { return }
+            guard let self, !Task.isCancelled else {
+                await work(nil)
+                return
+            }
             await work(self)
             await self.finished(ticket)
         }
