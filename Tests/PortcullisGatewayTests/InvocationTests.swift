@@ -266,11 +266,10 @@ struct InvocationTests {
                 #expect((try TestGateway.json(response.body)["message"] as? String)?.contains("not reachable") == true)
 
                 let slow = try await gateway.registerAgent(name: "slow", url: slowURL)
-                let started = ContinuousClock.now
+                // The agent answers 200 after 5 s: a 424 naming the 1 s timeout means the gateway gave up first.
                 let timedOut = try await gateway.send(.POST, gateway.invocationURL(slow), body: "{}")
                 #expect(timedOut.status == 424)
                 #expect((try TestGateway.json(timedOut.body)["message"] as? String)?.contains("did not respond within 1 s") == true)
-                #expect(ContinuousClock.now - started < .seconds(4))
                 withExtendedLifetime(refusing) {}
             }
         }

@@ -58,7 +58,7 @@ struct BubblewrapDriverTests {
         #expect(!FileManager.default.fileExists(atPath: second.cgroups.unifiedParent))
     }
 
-    @Test("destroying a sandbox takes well under a second and reports its CPU time")
+    @Test("destroying a sandbox reports its CPU time from the cgroup")
     func destroyReportsUsage() async throws {
         let code = try Self.temporaryCode()
         defer { try? FileManager.default.removeItem(atPath: code) }
@@ -67,12 +67,9 @@ struct BubblewrapDriverTests {
         specification.command = ["/usr/bin/python3", "-c", "import time\nend = time.time() + 0.6\nwhile time.time() < end: pass\ntime.sleep(60)"]
         let sandbox = try await driver.start(specification)
         try await Task.sleep(for: .milliseconds(1500))
-        let started = ContinuousClock.now
         let usage = await sandbox.destroy()
-        let took = ContinuousClock.now - started
         // Half a core for 0.6 s of spinning: about 0.3 s of CPU (the quota), never the 0.6 s wall time.
         #expect(usage.cpuSeconds > 0.15 && usage.cpuSeconds < 0.5, "cpu \(usage.cpuSeconds)")
-        #expect(took < .seconds(1))
         #expect(!driver.cgroups.session(specification.id).exists)
         await driver.shutdown()
     }
