@@ -49,6 +49,7 @@ public struct Gateway: Sendable {
     let sessions: AgentSessions
     let upstream: UpstreamClient
     let connections = ConnectionRegistry()
+    let advertisedURL: AdvertisedGatewayURL
     let idempotency: IdempotencyGuard
     let logger: Logger
 
@@ -111,11 +112,14 @@ public struct Gateway: Sendable {
             logger.error("no key-encryption key is loaded: SigV4 access keys cannot be verified; see docs/operations.md (key ring)")
         }
         let dataDirectory = URL(fileURLWithPath: configuration.store.dataDirectory).standardizedFileURL.path
+        let advertisedURL = AdvertisedGatewayURL(configured: configuration.server.publicURL)
+        self.advertisedURL = advertisedURL
         let artifacts = AgentArtifacts(
             root: dataDirectory + "/artifacts",
             layers: configuration.artifacts.layerDirectory ?? dataDirectory + "/layers",
             sandbox: configuration.sandbox,
-            names: configuration.resources
+            names: configuration.resources,
+            advertisedURL: advertisedURL
         )
         self.resolver = RuntimeResolver(store: store, names: configuration.resources, artifacts: artifacts, logger: logger)
         self.sessions = await Self.makeSessions(configuration, artifacts: artifacts, clock: clock, logger: logger)
@@ -347,7 +351,10 @@ public struct Gateway: Sendable {
             server: builder,
             configuration: ApplicationConfiguration(address: .hostname(server.listen.host, port: server.listen.port), serverName: nil),
             services: services,
-            onServerRunning: onServerRunning,
+            onServerRunning: { [advertisedURL] channel in
+                advertisedURL.listenerBound(host: server.listen.host, port: channel.localAddress?.port ?? server.listen.port, isTLS: isTLS)
+                await onServerRunning(channel)
+            },
             logger: logger
         )
     }

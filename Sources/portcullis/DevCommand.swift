@@ -171,13 +171,14 @@ struct DevCommand: AsyncParsableCommand {
     }
 
     /// The example agents under `--examples`, deployed as code in sandboxes: `http_agent` (the `bedrock-agentcore`
-    /// SDK) and `mcp_server` (the `mcp` SDK). None without sandboxes.
+    /// SDK), `mcp_server` (the `mcp` SDK) and `a2a_agent` (`a2a-sdk`). None without sandboxes.
     func exampleAgents() throws -> [DeclaredAgent] {
         guard !examples.isEmpty, Self.canRunSandboxes else { return [] }
         let root = URL(fileURLWithPath: examples).standardizedFileURL.path
         let kinds: [(name: String, serverProtocol: ServerProtocol, description: String)] = [
             ("http_agent", .http, "The bedrock-agentcore SDK example: echoes, streams, tracks background work"),
             ("mcp_server", .mcp, "The mcp SDK example: FastMCP tools add and echo over stateless Streamable HTTP"),
+            ("a2a_agent", .a2a, "The a2a-sdk example: answers each message with a task echoing its text"),
         ]
         return kinds.filter { FileManager.default.fileExists(atPath: "\(root)/\($0.name)/main.py") }.map { kind in
             DeclaredAgent(

@@ -163,6 +163,12 @@ struct CLITests {
             let sdkReply = try TestGateway.json(called.output)
             #expect(sdkReply["sessionId"] as? String == session, "\(called.output)")
             #expect((sdkReply["echo"] as? [String: String])?["prompt"] == "from dev")
+            let a2aAgent = try #require(agents["a2a_agent"])
+            let card = try await ExternalProcess.run("/usr/bin/curl", [
+                "-sS", "\(endpoint)/runtimes/\(PercentEncoding.encodeSegment(a2aAgent))/invocations/.well-known/agent-card.json",
+                "-H", "Authorization: Bearer \(try #require(state["apiKey"] as? String))",
+            ])
+            #expect(try TestGateway.json(card.output)["name"] as? String == "portcullis-a2a-example", "\(card.output)")
         }
 
         process.terminate()

@@ -11,7 +11,7 @@ let exampleWheelhouse = packageRoot.appendingPathComponent(".venv/wheelhouse").p
 /// The agents in `examples/agents`, written with the real SDKs, deployed as code and reached through the gateway by
 /// real clients. Their requirements come from the wheels `scripts/install-test-deps.sh` downloads.
 @Suite(
-    "Example agents built with the bedrock-agentcore and mcp SDKs, in sandboxes",
+    "Example agents built with the bedrock-agentcore, mcp and a2a SDKs, in sandboxes",
     .enabled(if: canRunSandboxes, "needs root and bubblewrap (apt-get install bubblewrap)"),
     .enabled(if: FileManager.default.fileExists(atPath: exampleWheelhouse), "needs the example agents' wheels: run ./scripts/install-test-deps.sh")
 )
@@ -112,6 +112,32 @@ struct ExampleAgentTests {
             #expect(statuses.contains(405), "the listening GET is refused as Streamable HTTP prescribes: \(statuses)")
             #expect(statuses.last == 204, "the client's DELETE ends the session: \(statuses)")
             #expect(gateway.gateway.sessions.sandboxes?.count == 0, "ending the MCP session ended its sandbox")
+        }
+    }
+
+    @Test(
+        "the a2a-sdk client resolves the A2A example's card through the gateway and talks to it there, plain and streamed, in one session",
+        .enabled(if: ExternalProcess.python != nil, "needs a Python with a2a-sdk: run ./scripts/test.sh, or set PORTCULLIS_TEST_PYTHON")
+    )
+    func a2aAgent() async throws {
+        let python = try #require(ExternalProcess.python)
+        try await Self.withExample("a2a_agent", protocol: .a2a) { gateway, arn in
+            let script = packageRoot.appendingPathComponent("Tests/interop/a2a_example_client.py").path
+            let session = SandboxTests.session("a2a")
+            let result = try await ExternalProcess.run(python, [script, gateway.invocationURL(arn), gateway.invokeKey, session])
+            #expect(result.status == 0, "\(result.error)")
+            let outcome = try TestGateway.json(result.output)
+            let plain = try #require(outcome["plain"] as? [String: Any])
+            let streamed = try #require(outcome["streamed"] as? [String: Any])
+            #expect(plain["card"] as? String == "portcullis-a2a-example")
+            #expect(plain["cardURL"] as? String == gateway.invocationURL(arn), "the card advertises the gateway's invocation URL, not the sandbox port")
+            #expect(plain["text"] as? String == "echo: hello over a2a")
+            #expect(plain["state"] as? String == "TASK_STATE_COMPLETED")
+            #expect(streamed["text"] as? String == "echo: and streamed")
+            #expect((streamed["events"] as? Int ?? 0) > 1, "streamed as several SSE events: \(streamed)")
+            #expect(plain["session"] as? String == session && streamed["session"] as? String == session)
+            #expect(outcome["statuses"] as? [Int] == [200, 200, 200, 200], "\(outcome)")
+            #expect(gateway.gateway.sessions.sandboxes?.count == 1, "both calls ran in the one session's sandbox")
         }
     }
 }

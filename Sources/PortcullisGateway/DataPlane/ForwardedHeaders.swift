@@ -14,6 +14,9 @@ enum ForwardedHeaders {
         "mcp-protocol-version": 1024,
         "mcp-method": 1024,
         "mcp-name": 1024,
+        // A2A v1 clients name the protocol version (servers assume 0.3 without it) and the extensions they use.
+        "a2a-version": 64,
+        "a2a-extensions": 1024,
         "traceparent": 128,
         "tracestate": 512,
         "baggage": 8192,
@@ -23,7 +26,7 @@ enum ForwardedHeaders {
     /// Agent response headers the caller may see.
     private static let responseHeaders: Set<String> = [
         "content-type", "content-encoding", "content-language", "cache-control", "mcp-session-id",
-        "mcp-protocol-version", "traceparent", "tracestate", "baggage", "x-amzn-trace-id",
+        "mcp-protocol-version", "a2a-version", "a2a-extensions", "traceparent", "tracestate", "baggage", "x-amzn-trace-id",
     ]
 
     /// What the gateway adds to every forwarded request.

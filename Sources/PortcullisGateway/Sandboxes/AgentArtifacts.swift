@@ -13,6 +13,8 @@ struct AgentArtifacts: Sendable {
     let layers: String
     let sandbox: SandboxConfiguration
     let names: ResourceNames
+    /// Where agents are told the gateway is reached (A2A cards advertise it).
+    let advertisedURL: AdvertisedGatewayURL
 
     /// Makes the artifact and layer directories reachable by the sandbox users, who must pass every directory
     /// above them (bubblewrap resolves bind sources as the sandbox's uid): the data directory gets the search bit
@@ -132,6 +134,14 @@ struct AgentArtifacts: Sendable {
             "LANG": "C.UTF-8",
         ]
         environment.merge(contract) { _, contractValue in contractValue }
+        if configuration.protocolConfiguration.serverProtocol == .a2a {
+            // The SDK's serve_a2a binds A2A_PORT and advertises AGENTCORE_RUNTIME_URL in the agent card: the URL
+            // its clients must call is the runtime's invocation URL on the gateway, not the sandbox's port.
+            environment["A2A_PORT"] = String(configuration.protocolConfiguration.agentPort)
+            if let base = advertisedURL.base {
+                environment["AGENTCORE_RUNTIME_URL"] = base + PublicBaseURL.resourcePath(runtimeARN: names.runtimeARN(runtimeId: runtimeId))
+            }
+        }
         let limits = SandboxLimits(
             memoryBytes: sandbox.memoryMiB << 20,
             cpuMillicores: Int((sandbox.cpus * 1000).rounded()),
