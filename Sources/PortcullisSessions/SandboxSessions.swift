@@ -9,8 +9,7 @@ public struct SandboxedAgent: Sendable {
     public var version: Int
     public var command: [String]
     public var environment: [String: String]
-    public var codeDirectory: String
-    public var dependencyDirectory: String?
+    public var filesystem: SandboxFilesystem
     public var limits: SandboxLimits
     public var port: Int
     public var lifecycle: LifecycleConfiguration
@@ -20,8 +19,7 @@ public struct SandboxedAgent: Sendable {
         version: Int,
         command: [String],
         environment: [String: String],
-        codeDirectory: String,
-        dependencyDirectory: String?,
+        filesystem: SandboxFilesystem,
         limits: SandboxLimits,
         port: Int,
         lifecycle: LifecycleConfiguration
@@ -30,8 +28,7 @@ public struct SandboxedAgent: Sendable {
         self.version = version
         self.command = command
         self.environment = environment
-        self.codeDirectory = codeDirectory
-        self.dependencyDirectory = dependencyDirectory
+        self.filesystem = filesystem
         self.limits = limits
         self.port = port
         self.lifecycle = lifecycle
@@ -342,8 +339,7 @@ public final class SandboxSessions: Sendable {
             id: Self.sandboxId(),
             command: agent.command,
             environment: agent.environment.merging(["X_AMZN_BEDROCK_AGENTCORE_RUNTIME_SESSION_ID": sessionId]) { _, new in new },
-            codeDirectory: agent.codeDirectory,
-            dependencyDirectory: agent.dependencyDirectory,
+            filesystem: agent.filesystem,
             limits: agent.limits
         )
         let started = ContinuousClock.now

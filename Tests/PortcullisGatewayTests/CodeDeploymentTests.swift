@@ -344,7 +344,7 @@ struct CodeDeploymentTests {
             await deployer.shutdown()
             let code = CodeArtifact(source: .path(source), runtime: "PYTHON_3_11", entryPoint: ["main.py"])
             let answer = try await withThrowingTaskGroup(of: String?.self) { group in
-                group.addTask { await deployer.deployNow(runtimeId: "never-0123456789", version: 1, code: code) }
+                group.addTask { await deployer.deployNow(runtimeId: "never-0123456789", version: 1, artifact: .code(code)) }
                 group.addTask {
                     try await Task.sleep(for: .seconds(10))
                     throw TestFailure("deployNow never answered")

@@ -90,6 +90,9 @@ struct ConfigurationTests {
                 maxLifetime: 3600
                 environmentVariables: {MODE: prod}
                 tags: {team: support}
+              - name: packaged
+                image: docker-archive:/srv/images/agent.tar:v3
+                protocol: A2A
               - name: secured
                 endpoint: http://127.0.0.1:9100
                 requestHeaderAllowlist: [Authorization]
@@ -125,6 +128,9 @@ struct ConfigurationTests {
         #expect(configuration.auth.issuers[1].tenants == ["72f988bf-86f1-41af-91ab-2d7cd011db47"])
         #expect(configuration.auth.issuers[2].acceptIdTokens && configuration.auth.issuers[2].clientIds == ["1example23456789"])
         #expect(configuration.auth.issuers[3].claims.subject == "preferred_username")
+        let packaged = try #require(configuration.agents.first { $0.name == "packaged" })
+        guard case .image(let image) = packaged.configuration.artifact else { throw TestFailure("packaged is not an image: \(packaged.configuration.artifact)") }
+        #expect(image.transport == .dockerArchive && image.location == .path("/srv/images/agent.tar") && image.reference == "v3")
         let secured = try #require(configuration.agents.last?.configuration.customJWTAuthorizer)
         #expect(secured.allowedClients == ["0oa1web"])
         #expect(secured.customClaims == [CustomClaimRule(claimName: "groups", match: .contains("support"))])
@@ -150,6 +156,8 @@ struct ConfigurationTests {
             ("agents:\n  - name: a\n    endpoint: http://x\n  - name: a\n    endpoint: http://y\n", "declared twice"),
             ("agents:\n  - name: a\n    endpoint: ftp://x\n", "agents[a].endpoint"),
             ("agents:\n  - name: a\n", "endpoint"),
+            ("agents:\n  - name: a\n    image: oci:relative/layout\n", "agents[a].image"),
+            ("agents:\n  - name: a\n    image: oci:/srv/a\n    endpoint: http://x\n", "exactly one of endpoint"),
             ("agents:\n  - name: a\n    endpoint: http://x\n    requestHeaderAllowlist: [Host]\n", "reserved"),
             ("logging:\n  level: loud\n", "logging.level"),
             ("store:\n  url: postgres://db\n", "unsupported store"),

@@ -22,8 +22,7 @@ struct BubblewrapDriverTests {
             id: "t" + String(UInt64.random(in: 0...UInt64.max), radix: 36),
             command: ["/usr/bin/python3", "-c", "import time\nwhile True: time.sleep(1)"],
             environment: ["PATH": "/usr/bin"],
-            codeDirectory: code,
-            dependencyDirectory: nil,
+            filesystem: .code(code, dependencies: nil),
             limits: SandboxLimits(memoryBytes: 64 << 20, cpuMillicores: 500, maxProcesses: 16, writableBytes: 4 << 20)
         )
     }

@@ -14,7 +14,7 @@ public struct DeclaredAgent: Sendable, Equatable, Decodable {
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case name, endpoint, code, description, `protocol`, port, path, requestHeaderAllowlist, idleRuntimeSessionTimeout,
+        case name, endpoint, code, image, description, `protocol`, port, path, requestHeaderAllowlist, idleRuntimeSessionTimeout,
             maxLifetime, environmentVariables, tags, customJWTAuthorizer
     }
 
@@ -31,18 +31,24 @@ public struct DeclaredAgent: Sendable, Equatable, Decodable {
         self.name = name
         do {
             let artifact: AgentRuntimeArtifact
-            switch (try container.decodeIfPresent(String.self, forKey: .endpoint), try container.decodeIfPresent(DeclaredCode.self, forKey: .code)) {
-            case (let endpoint?, nil):
+            switch (
+                try container.decodeIfPresent(String.self, forKey: .endpoint),
+                try container.decodeIfPresent(DeclaredCode.self, forKey: .code),
+                try container.decodeIfPresent(String.self, forKey: .image)
+            ) {
+            case (let endpoint?, nil, nil):
                 try AgentRuntimeRules.validateEndpointURL(endpoint, field: "agents[\(name)].endpoint")
                 artifact = .endpoint(url: endpoint)
-            case (nil, let code?):
+            case (nil, nil, let image?):
+                artifact = .image(try ContainerImage(uri: image, field: "agents[\(name)].image"))
+            case (nil, let code?, nil):
                 try CodeArtifact.validateEntryPoint(code.entryPoint, field: "agents[\(name)].code.entryPoint")
                 guard CodeArtifact.interpreterName(of: code.runtime) != nil else {
                     throw ConfigurationError("agents[\(name)].code.runtime must be one of \(CodeArtifact.runtimes.joined(separator: ", "))")
                 }
                 artifact = .code(CodeArtifact(source: code.source, runtime: code.runtime, entryPoint: code.entryPoint))
             default:
-                throw ConfigurationError("agents[\(name)] needs exactly one of endpoint (a running agent) and code (agent code to run)")
+                throw ConfigurationError("agents[\(name)] needs exactly one of endpoint (a running agent), code (agent code to run) and image (a container image to run)")
             }
             let description = try container.decodeIfPresent(String.self, forKey: .description)
             try AgentRuntimeRules.validateDescription(description, field: "agents[\(name)].description")

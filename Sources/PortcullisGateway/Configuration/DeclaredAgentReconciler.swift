@@ -27,10 +27,12 @@ struct DeclaredAgentReconciler: Sendable {
             } else {
                 runtime = try await registry.create(name: agent.name, configuration: agent.configuration, tags: agent.tags, owner: .configuration).0
             }
-            if case .code(let code) = agent.configuration.artifact {
-                // Declared code is copied at every start: the file names a path, and its contents are what runs.
-                if let failure = await deployer.deployNow(runtimeId: runtime.id, version: runtime.latestVersion, code: code) {
-                    throw ConfigurationError("agents[\(agent.name)].code: \(failure)")
+            if agent.configuration.artifact.runsInSandbox {
+                // Declared code and images are deployed at every start: the file names a path, and its contents are
+                // what runs.
+                if let failure = await deployer.deployNow(runtimeId: runtime.id, version: runtime.latestVersion, artifact: agent.configuration.artifact) {
+                    let field = if case .image = agent.configuration.artifact { "image" } else { "code" }
+                    throw ConfigurationError("agents[\(agent.name)].\(field): \(failure)")
                 }
             }
         }

@@ -244,23 +244,25 @@ struct AgentRuntimeRegistry: Sendable {
         configuration.artifact.runsInSandbox ? .creating : .ready
     }
 
-    /// Refuses code sources the control plane may not name (see ``ArtifactsConfiguration``).
+    /// Refuses code and image sources the control plane may not name (see ``ArtifactsConfiguration``).
     private func admitArtifact(of configuration: AgentRuntimeConfiguration, owner: AgentRuntimeOwner) throws(AgentCoreError) {
-        guard owner == .api, case .code(let code) = configuration.artifact else { return }
-        guard sessions.sandboxes != nil else {
-            throw AgentCoreError.invalidField(
-                "agentRuntimeArtifact.codeConfiguration",
-                "This gateway cannot run code artifacts: \(sessions.sandboxesUnavailable)"
-            )
+        guard owner == .api, let source = configuration.artifact.deploymentSource else { return }
+        let (artifactField, sourceField) = if case .image = configuration.artifact {
+            ("agentRuntimeArtifact.containerConfiguration", "agentRuntimeArtifact.containerConfiguration.containerUri")
+        } else {
+            ("agentRuntimeArtifact.codeConfiguration", "agentRuntimeArtifact.codeConfiguration.code")
         }
-        try deployer.admit(code.source, field: "agentRuntimeArtifact.codeConfiguration.code")
+        guard sessions.sandboxes != nil else {
+            throw AgentCoreError.invalidField(artifactField, "This gateway cannot run code or container images: \(sessions.sandboxesUnavailable)")
+        }
+        try deployer.admit(source, field: sourceField)
     }
 
     /// Queues the deployment of a version the control plane made; the configuration file's agents are deployed by
     /// ``DeclaredAgentReconciler`` before the gateway serves.
     private func scheduleDeployment(_ version: AgentRuntimeVersion, owner: AgentRuntimeOwner) async {
-        guard owner == .api, version.status == .creating, case .code(let code) = version.configuration.artifact else { return }
-        await deployer.schedule(runtimeId: version.runtimeId, version: version.version, code: code)
+        guard owner == .api, version.status == .creating, version.configuration.artifact.runsInSandbox else { return }
+        await deployer.schedule(runtimeId: version.runtimeId, version: version.version, artifact: version.configuration.artifact)
     }
 
     private static func checkDeployable(_ version: AgentRuntimeVersion) throws(AgentCoreError) {

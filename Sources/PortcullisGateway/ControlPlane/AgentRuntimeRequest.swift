@@ -84,8 +84,12 @@ struct AgentRuntimeRequest {
     private static func artifact(_ fields: RequestFields) throws(AgentCoreError) -> AgentRuntimeArtifact {
         let (kind, artifact) = try fields.unionMember("agentRuntimeArtifact", of: ["containerConfiguration", "codeConfiguration"])
         guard kind == "containerConfiguration" else { return .code(try codeArtifact(artifact)) }
-        let uri = try artifact.string("containerUri", required: true, length: 1...1024)!
-        try AgentRuntimeRules.validateEndpointURL(uri, field: "agentRuntimeArtifact.containerConfiguration.containerUri")
+        let field = "agentRuntimeArtifact.containerConfiguration.containerUri"
+        let uri = try artifact.string("containerUri", required: true, length: 1...2048)!
+        if ContainerImage.namesImage(uri) {
+            return .image(try ContainerImage(uri: uri, field: field))
+        }
+        try AgentRuntimeRules.validateEndpointURL(uri, field: field)
         return .endpoint(url: uri)
     }
 

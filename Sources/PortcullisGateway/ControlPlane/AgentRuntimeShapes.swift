@@ -12,6 +12,8 @@ enum AgentRuntimeShapes {
         switch artifact {
         case .endpoint(let url):
             return .object(["containerConfiguration": .object(["containerUri": .string(url)])])
+        case .image(let image):
+            return .object(["containerConfiguration": .object(["containerUri": .string(image.uri)])])
         case .code(let code):
             let source: JSONValue
             switch code.source {

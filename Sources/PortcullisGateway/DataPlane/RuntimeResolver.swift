@@ -87,7 +87,7 @@ final class RuntimeResolver: Sendable {
             case .endpoint(let url):
                 guard let address = UpstreamAddress(url: url) else { return nil }
                 upstream = address
-            case .code:
+            case .code, .image:
                 sandboxed = artifacts.sandboxedAgent(runtimeId: runtime.id, version: version)
             }
             return ResolvedRuntime(

@@ -66,9 +66,13 @@ struct AgentArtifacts: Sendable {
         return path.isEmpty ? nil : path
     }
 
-    /// A fresh staging directory beside the version's final place, for the fetcher to fill.
-    func makeStaging(runtimeId: String, version: Int) throws(ArtifactError) -> String {
-        let destination = codeDirectory(runtimeId: runtimeId, version: version)
+    /// Where a version's unpacked container image is: `rootfs/` and `image.json` (``ImageSummary``).
+    func imageDirectory(runtimeId: String, version: Int) -> String {
+        "\(root)/\(runtimeId)/\(version)/image"
+    }
+
+    /// A fresh staging directory beside `destination` (the version's code or image directory), for the fetcher to fill.
+    func makeStaging(for destination: String) throws(ArtifactError) -> String {
         do {
             try Self.createReachable((destination as NSString).deletingLastPathComponent, below: root)
         } catch {
@@ -98,6 +102,20 @@ struct AgentArtifacts: Sendable {
         }
     }
 
+    /// Moves an unpacked image into the version's place (replacing an earlier copy). The unpacker made it root's and
+    /// readable by the sandbox users, with its mount points in place.
+    func installImage(staging: String, runtimeId: String, version: Int) throws(ArtifactError) {
+        let files = FileManager.default
+        let destination = imageDirectory(runtimeId: runtimeId, version: version)
+        do {
+            try files.setAttributes([.posixPermissions: 0o755], ofItemAtPath: staging)
+            if files.fileExists(atPath: destination) { try files.removeItem(atPath: destination) }
+            try files.moveItem(atPath: staging, toPath: destination)
+        } catch {
+            throw ArtifactError("cannot install the image: \(error.localizedDescription)")
+        }
+    }
+
     /// Every dependency layer some deployed version records.
     func layersInUse() -> Set<String> {
         let files = FileManager.default
@@ -111,28 +129,53 @@ struct AgentArtifacts: Sendable {
         return layers
     }
 
-    /// What a session of this version runs.
+    /// What a session of this version runs: code on the host's Python, or a container image's own root.
     func sandboxedAgent(runtimeId: String, version: AgentRuntimeVersion) -> SandboxedAgent? {
-        guard case .code(let code) = version.configuration.artifact, let python = CodeArtifact.interpreterPath(of: code.runtime) else {
-            return nil
-        }
-        let script = "\(SandboxLayout.codeDirectory)/\(code.entryPoint.last!)"
-        let command = code.entryPoint.count == 2 ? ["\(SandboxLayout.dependencyDirectory)/bin/\(code.entryPoint[0])", python, script] : [python, script]
         let configuration = version.configuration
-        var environment = configuration.environmentVariables
-        let contract: [String: String] = [
+        let command: [String]
+        let filesystem: SandboxFilesystem
+        var environment: [String: String]
+        var contract: [String: String] = [
             "DOCKER_CONTAINER": "1",
             "HOME": SandboxLayout.homeDirectory,
-            "PATH": "\(SandboxLayout.dependencyDirectory)/bin:/usr/local/bin:/usr/bin:/bin",
-            "PYTHONPATH": SandboxLayout.dependencyDirectory,
-            "PYTHONUNBUFFERED": "1",
-            "PYTHONDONTWRITEBYTECODE": "1",
             "AWS_REGION": names.region,
             "AWS_DEFAULT_REGION": names.region,
             "AGENTCORE_RUNTIME_ARN": names.runtimeARN(runtimeId: runtimeId),
             "TMPDIR": "/tmp",
-            "LANG": "C.UTF-8",
         ]
+        switch configuration.artifact {
+        case .endpoint:
+            return nil
+        case .code(let code):
+            guard let python = CodeArtifact.interpreterPath(of: code.runtime) else { return nil }
+            let script = "\(SandboxLayout.codeDirectory)/\(code.entryPoint.last!)"
+            command = code.entryPoint.count == 2 ? ["\(SandboxLayout.dependencyDirectory)/bin/\(code.entryPoint[0])", python, script] : [python, script]
+            filesystem = .code(
+                codeDirectory(runtimeId: runtimeId, version: version.version),
+                dependencies: dependencyLayer(runtimeId: runtimeId, version: version.version)
+            )
+            environment = configuration.environmentVariables
+            contract.merge([
+                "PATH": "\(SandboxLayout.dependencyDirectory)/bin:/usr/local/bin:/usr/bin:/bin",
+                "PYTHONPATH": SandboxLayout.dependencyDirectory,
+                "PYTHONUNBUFFERED": "1",
+                "PYTHONDONTWRITEBYTECODE": "1",
+                "LANG": "C.UTF-8",
+            ]) { _, new in new }
+        case .image:
+            let directory = imageDirectory(runtimeId: runtimeId, version: version.version)
+            guard let summary = ImageSummary.read(from: directory) else { return nil }
+            command = summary.command
+            let rootfs = directory + "/rootfs"
+            filesystem = SandboxFilesystem(
+                rootDirectory: rootfs,
+                workingDirectory: summary.workingDirectory,
+                workingContents: summary.workingDirectory == "/" ? nil : rootfs + summary.workingDirectory
+            )
+            // The image's own variables, then the runtime's, then the contract's.
+            environment = summary.environmentVariables.merging(configuration.environmentVariables) { _, runtime in runtime }
+            if environment["PATH"] == nil { contract["PATH"] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" }
+        }
         environment.merge(contract) { _, contractValue in contractValue }
         if configuration.protocolConfiguration.serverProtocol == .a2a {
             // The SDK's serve_a2a binds A2A_PORT and advertises AGENTCORE_RUNTIME_URL in the agent card: the URL
@@ -153,8 +196,7 @@ struct AgentArtifacts: Sendable {
             version: version.version,
             command: command,
             environment: environment,
-            codeDirectory: codeDirectory(runtimeId: runtimeId, version: version.version),
-            dependencyDirectory: dependencyLayer(runtimeId: runtimeId, version: version.version),
+            filesystem: filesystem,
             limits: limits,
             port: configuration.protocolConfiguration.agentPort,
             lifecycle: configuration.lifecycle

@@ -4,8 +4,8 @@ import PortcullisCore
 import PortcullisSessions
 import PortcullisStore
 
-/// Deploys code versions: fetches the code, builds or reuses its dependency layer, installs both where sessions
-/// find them, and records the outcome — `READY`, or `CREATE_FAILED`/`UPDATE_FAILED` with a reason a person can act on.
+/// Deploys code and container-image versions: fetches the code (building or reusing its dependency layer) or
+/// unpacks the image, installs it where sessions find it, and records the outcome — `READY`, or `CREATE_FAILED`/`UPDATE_FAILED` with a reason a person can act on.
 ///
 /// Deployments run one at a time, in the order they were asked for, off the request that asked: the control plane
 /// answers `CREATING` at once and the version turns `READY` when its files are in place. A deployment the gateway
@@ -47,18 +47,18 @@ actor AgentDeployer {
     }
 
     /// Queues the deployment of a `CREATING` version.
-    func schedule(runtimeId: String, version: Int, code: CodeArtifact) {
+    func schedule(runtimeId: String, version: Int, artifact: AgentRuntimeArtifact) {
         enqueue { deployer in
-            _ = await deployer?.deploy(runtimeId: runtimeId, version: version, code: code)
+            _ = await deployer?.deploy(runtimeId: runtimeId, version: version, artifact: artifact)
         }
     }
 
     /// Deploys a version now (after anything queued) and returns why it failed, or `nil` once it is `READY`.
-    func deployNow(runtimeId: String, version: Int, code: CodeArtifact) async -> String? {
+    func deployNow(runtimeId: String, version: Int, artifact: AgentRuntimeArtifact) async -> String? {
         let outcome = AsyncStream<String?>.makeStream()
         enqueue { deployer in
             if let deployer {
-                outcome.continuation.yield(await deployer.deploy(runtimeId: runtimeId, version: version, code: code))
+                outcome.continuation.yield(await deployer.deploy(runtimeId: runtimeId, version: version, artifact: artifact))
             }
             outcome.continuation.finish()
         }
@@ -70,9 +70,9 @@ actor AgentDeployer {
     func resumePending() async {
         do {
             for version in try await store.pendingDeployments() {
-                guard case .code(let code) = version.configuration.artifact else { continue }
+                guard version.configuration.artifact.runsInSandbox else { continue }
                 logger.notice("resuming an interrupted deployment", metadata: ["runtime_id": "\(version.runtimeId)", "version": "\(version.version)"])
-                schedule(runtimeId: version.runtimeId, version: version.version, code: code)
+                schedule(runtimeId: version.runtimeId, version: version.version, artifact: version.configuration.artifact)
             }
         } catch {
             logger.error("cannot list interrupted deployments", metadata: ["error": "\(error)"])
@@ -135,11 +135,15 @@ actor AgentDeployer {
     }
 
     /// One deployment, start to recorded outcome.
-    private func deploy(runtimeId: String, version: Int, code: CodeArtifact) async -> String? {
+    private func deploy(runtimeId: String, version: Int, artifact: AgentRuntimeArtifact) async -> String? {
         let started = ContinuousClock.now
         let failure: String?
         do throws(ArtifactError) {
-            try await install(runtimeId: runtimeId, version: version, code: code)
+            switch artifact {
+            case .endpoint: break
+            case .code(let code): try await install(runtimeId: runtimeId, version: version, code: code)
+            case .image(let image): try await install(runtimeId: runtimeId, version: version, image: image)
+            }
             failure = nil
         } catch {
             failure = error.description
@@ -159,9 +163,9 @@ actor AgentDeployer {
         resolver.invalidate(runtimeId: runtimeId)
         let elapsed = ContinuousClock.now - started
         if let failure {
-            logger.warning("agent code deployment failed", metadata: ["runtime_id": "\(runtimeId)", "version": "\(version)", "reason": "\(failure)"])
+            logger.warning("agent deployment failed", metadata: ["runtime_id": "\(runtimeId)", "version": "\(version)", "reason": "\(failure)"])
         } else {
-            logger.info("agent code deployed", metadata: ["runtime_id": "\(runtimeId)", "version": "\(version)", "duration": "\(elapsed)"])
+            logger.info("agent deployed", metadata: ["runtime_id": "\(runtimeId)", "version": "\(version)", "duration": "\(elapsed)"])
         }
         return failure
     }
@@ -173,12 +177,19 @@ actor AgentDeployer {
                 "\(code.runtime) needs \(CodeArtifact.interpreterPath(of: code.runtime) ?? "a Python interpreter"), which this host does not have (installed: \(installed.isEmpty ? "none" : installed.joined(separator: ", ")))"
             )
         }
-        let staging = try artifacts.makeStaging(runtimeId: runtimeId, version: version)
+        let staging = try artifacts.makeStaging(for: artifacts.codeDirectory(runtimeId: runtimeId, version: version))
         defer { try? FileManager.default.removeItem(atPath: staging) }
         try await fetcher.fetch(code.source, into: staging)
         let layer = try await layers.layer(forCode: staging, runtime: code.runtime)
         try await precompile(staging, python: python, entryPoint: code.entryPoint.last!, runtimeId: runtimeId)
         try artifacts.install(staging: staging, entryPoint: code.entryPoint, layer: layer, runtimeId: runtimeId, version: version)
+    }
+
+    private func install(runtimeId: String, version: Int, image: ContainerImage) async throws(ArtifactError) {
+        let staging = try artifacts.makeStaging(for: artifacts.imageDirectory(runtimeId: runtimeId, version: version))
+        defer { try? FileManager.default.removeItem(atPath: staging) }
+        try await fetcher.fetchImage(image, into: staging)
+        try artifacts.installImage(staging: staging, runtimeId: runtimeId, version: version)
     }
 
     /// Compiles the code's modules ahead of time: the sandbox sees them read-only and could not cache them, so

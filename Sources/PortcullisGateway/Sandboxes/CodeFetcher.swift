@@ -98,6 +98,29 @@ struct CodeFetcher: Sendable {
         }
     }
 
+    /// Unpacks a container image into `staging` (which must not exist): `rootfs/` and `image.json`. An image at a
+    /// URL is downloaded beside it first (bounded by `maxArchiveMiB`).
+    func fetchImage(_ image: ContainerImage, into staging: String) async throws(ArtifactError) {
+        do {
+            try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
+        } catch {
+            throw ArtifactError("cannot create \(staging): \(error.localizedDescription)")
+        }
+        let unpacking = ImageUnpacking(maxBytes: maxUnpackedBytes, maxEntries: Self.maxEntries)
+        switch image.location {
+        case .path(let path):
+            guard FileManager.default.fileExists(atPath: path) else { throw ArtifactError("the image path \(path) does not exist") }
+            try await unpacking.unpack(path, reference: image.reference, into: staging)
+        case .url(let url):
+            let archive = staging + ".download"
+            defer { try? FileManager.default.removeItem(atPath: archive) }
+            try await download(url, headers: [], displayName: image.location.displayName, to: archive)
+            try await unpacking.unpack(archive, reference: image.reference, into: staging)
+        case .s3:
+            throw ArtifactError("container images are read from a path or a URL")
+        }
+    }
+
     private func copyDirectory(_ source: String, to staging: String) throws(ArtifactError) {
         let files = FileManager.default
         var total = 0

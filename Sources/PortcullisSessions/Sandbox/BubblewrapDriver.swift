@@ -136,6 +136,7 @@ public final class BubblewrapDriver: SandboxDriver {
     private enum ChildDescriptor {
         static let info: Int32 = 3
         static let seccomp: Int32 = 4
+        static let root: Int32 = 5
         static let dependencies: Int32 = 6
         static let passwd: Int32 = 7
         static let group: Int32 = 8
@@ -145,7 +146,8 @@ public final class BubblewrapDriver: SandboxDriver {
     }
 
     private func spawn(_ specification: SandboxSpecification, uid: UInt32, cgroup: SessionCgroup, logPath: String) throws(SandboxError) -> Started {
-        let entries = try Self.codeEntries(specification.codeDirectory)
+        let filesystem = specification.filesystem
+        let entries = try filesystem.workingContents.map { directory throws(SandboxError) in try Self.workingEntries(directory) } ?? []
         var opened: [Int32] = []
         defer { for fd in opened { close(fd) } }
         func openPath(_ path: String) throws(SandboxError) -> Int32 {
@@ -173,13 +175,16 @@ public final class BubblewrapDriver: SandboxDriver {
             ChildDescriptor.group: group.readEnd,
             ChildDescriptor.hosts: hosts.readEnd,
         ]
-        if let dependencies = specification.dependencyDirectory {
+        if let root = filesystem.rootDirectory {
+            descriptors[ChildDescriptor.root] = try openPath(root)
+        }
+        if let dependencies = filesystem.dependencyDirectory {
             descriptors[ChildDescriptor.dependencies] = try openPath(dependencies)
         }
         // bubblewrap resolves a bind source's path as the sandbox user, who may not pass the directories above the
         // code; a descriptor is bound as it is.
-        for (index, entry) in entries.enumerated() {
-            let path = "\(specification.codeDirectory)/\(entry)"
+        for (index, entry) in entries.enumerated() where entry.linkTarget == nil {
+            let path = "\(filesystem.workingContents!)/\(entry.name)"
             let fd = pcs_open_path(path)
             guard fd >= 0 else { throw SandboxError(.startFailed, "cannot open \(path): \(String(cString: strerror(errno)))") }
             opened.append(fd)
@@ -209,39 +214,55 @@ public final class BubblewrapDriver: SandboxDriver {
         }
     }
 
-    func bubblewrapArguments(_ specification: SandboxSpecification, entries: [String]) -> [String] {
+    func bubblewrapArguments(_ specification: SandboxSpecification, entries: [WorkingEntry]) -> [String] {
+        let filesystem = specification.filesystem
         var arguments = [
             "--unshare-user", "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
             "--die-with-parent", "--new-session",
             "--hostname", "agent-" + specification.id.prefix(20),
             "--info-fd", String(ChildDescriptor.info),
             "--seccomp", String(ChildDescriptor.seccomp),
-            "--ro-bind", "/usr", "/usr",
-            "--symlink", "usr/bin", "/bin", "--symlink", "usr/sbin", "/sbin", "--symlink", "usr/lib", "/lib",
         ]
-        if FileManager.default.fileExists(atPath: "/usr/lib64") { arguments += ["--symlink", "usr/lib64", "/lib64"] }
+        if filesystem.rootDirectory != nil {
+            // A container image is the whole root, read-only; its mount points were made when it was unpacked.
+            arguments += ["--ro-bind-fd", String(ChildDescriptor.root), "/", "--proc", "/proc", "--dev", "/dev"]
+        } else {
+            arguments += [
+                "--ro-bind", "/usr", "/usr",
+                "--symlink", "usr/bin", "/bin", "--symlink", "usr/sbin", "/sbin", "--symlink", "usr/lib", "/lib",
+            ]
+            if FileManager.default.fileExists(atPath: "/usr/lib64") { arguments += ["--symlink", "usr/lib64", "/lib64"] }
+            arguments += ["--proc", "/proc", "--dev", "/dev", "--dir", "/etc"]
+        }
         arguments += [
-            "--proc", "/proc", "--dev", "/dev",
-            "--dir", "/etc",
             "--ro-bind-data", String(ChildDescriptor.passwd), "/etc/passwd",
             "--ro-bind-data", String(ChildDescriptor.group), "/etc/group",
             "--ro-bind-data", String(ChildDescriptor.hosts), "/etc/hosts",
         ]
-        for shared in ["/etc/ld.so.cache", "/etc/localtime", "/etc/ssl", "/etc/ca-certificates"] {
-            arguments += ["--ro-bind-try", shared, shared]
+        if filesystem.rootDirectory == nil {
+            for shared in ["/etc/ld.so.cache", "/etc/localtime", "/etc/ssl", "/etc/ca-certificates"] {
+                arguments += ["--ro-bind-try", shared, shared]
+            }
         }
         let size = String(specification.limits.writableBytes)
         arguments += ["--size", size, "--tmpfs", "/tmp"]
         arguments += ["--size", size, "--tmpfs", SandboxLayout.homeDirectory]
-        arguments += ["--size", size, "--tmpfs", SandboxLayout.codeDirectory]
-        // The code's entries, each read-only, inside a writable working directory.
-        for (index, entry) in entries.enumerated() {
-            arguments += ["--ro-bind-fd", String(ChildDescriptor.firstCodeEntry + Int32(index)), "\(SandboxLayout.codeDirectory)/\(entry)"]
+        if filesystem.workingDirectory != "/" {
+            arguments += ["--size", size, "--tmpfs", filesystem.workingDirectory]
         }
-        if specification.dependencyDirectory != nil {
+        // The working contents' entries, each read-only, inside the writable working directory.
+        for (index, entry) in entries.enumerated() {
+            let destination = "\(filesystem.workingDirectory == "/" ? "" : filesystem.workingDirectory)/\(entry.name)"
+            if let target = entry.linkTarget {
+                arguments += ["--symlink", target, destination]
+            } else {
+                arguments += ["--ro-bind-fd", String(ChildDescriptor.firstCodeEntry + Int32(index)), destination]
+            }
+        }
+        if filesystem.dependencyDirectory != nil {
             arguments += ["--ro-bind-fd", String(ChildDescriptor.dependencies), SandboxLayout.dependencyDirectory]
         }
-        arguments += ["--chdir", SandboxLayout.codeDirectory, "--clearenv"]
+        arguments += ["--chdir", filesystem.workingDirectory, "--clearenv"]
         for (key, value) in specification.environment.sorted(by: { $0.key < $1.key }) {
             arguments += ["--setenv", key, value]
         }
@@ -250,17 +271,25 @@ public final class BubblewrapDriver: SandboxDriver {
         return arguments
     }
 
-    static func codeEntries(_ directory: String) throws(SandboxError) -> [String] {
-        let entries: [String]
+    /// One top-level entry of the working contents: bound read-only, or (a symbolic link) made again as a link.
+    struct WorkingEntry: Sendable {
+        var name: String
+        var linkTarget: String?
+    }
+
+    static func workingEntries(_ directory: String) throws(SandboxError) -> [WorkingEntry] {
+        let names: [String]
         do {
-            entries = try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
+            names = try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
         } catch {
-            throw SandboxError(.startFailed, "cannot read the agent's code at \(directory)")
+            throw SandboxError(.startFailed, "cannot read the agent's files at \(directory)")
         }
-        guard entries.count <= maxCodeEntries else {
-            throw SandboxError(.startFailed, "the agent's code has more than \(maxCodeEntries) top-level entries")
+        guard names.count <= maxCodeEntries else {
+            throw SandboxError(.startFailed, "the agent's working directory has more than \(maxCodeEntries) top-level entries")
         }
-        return entries
+        return names.map { name in
+            WorkingEntry(name: name, linkTarget: try? FileManager.default.destinationOfSymbolicLink(atPath: "\(directory)/\(name)"))
+        }
     }
 
     /// The pid of the sandbox's first process, from bwrap's `--info-fd` JSON.

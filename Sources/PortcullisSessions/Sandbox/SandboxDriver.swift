@@ -43,26 +43,40 @@ public struct SandboxSpecification: Sendable {
     /// The program and its arguments, as seen inside the sandbox.
     public var command: [String]
     public var environment: [String: String]
-    /// Host directory shown read-only at ``SandboxLayout/codeDirectory``, its entries inside a writable directory.
-    public var codeDirectory: String
-    /// Host directory shown read-only at ``SandboxLayout/dependencyDirectory``, if any.
-    public var dependencyDirectory: String?
+    public var filesystem: SandboxFilesystem
     public var limits: SandboxLimits
 
-    public init(
-        id: String,
-        command: [String],
-        environment: [String: String],
-        codeDirectory: String,
-        dependencyDirectory: String?,
-        limits: SandboxLimits
-    ) {
+    public init(id: String, command: [String], environment: [String: String], filesystem: SandboxFilesystem, limits: SandboxLimits) {
         self.id = id
         self.command = command
         self.environment = environment
-        self.codeDirectory = codeDirectory
-        self.dependencyDirectory = dependencyDirectory
+        self.filesystem = filesystem
         self.limits = limits
+    }
+}
+
+/// What a sandbox's file system is made of. Everything the agent is given is read-only; what it writes goes to
+/// size-limited tmpfs (`/tmp`, the home, the working directory) and is gone with the sandbox.
+public struct SandboxFilesystem: Sendable, Equatable {
+    /// Host directory shown read-only as `/` (a container image's root); `nil` shows the host's `/usr` instead.
+    public var rootDirectory: String?
+    /// The process's working directory inside the sandbox. A writable tmpfs unless it is `/`.
+    public var workingDirectory: String
+    /// Host directory whose entries appear read-only inside the working directory (the agent's code), if any.
+    public var workingContents: String?
+    /// Host directory shown read-only at ``SandboxLayout/dependencyDirectory``, if any.
+    public var dependencyDirectory: String?
+
+    public init(rootDirectory: String? = nil, workingDirectory: String = SandboxLayout.codeDirectory, workingContents: String?, dependencyDirectory: String? = nil) {
+        self.rootDirectory = rootDirectory
+        self.workingDirectory = workingDirectory
+        self.workingContents = workingContents
+        self.dependencyDirectory = dependencyDirectory
+    }
+
+    /// Agent code on the host's `/usr`: the code in `/app`, its dependency layer at ``SandboxLayout/dependencyDirectory``.
+    public static func code(_ directory: String, dependencies: String?) -> SandboxFilesystem {
+        SandboxFilesystem(workingContents: directory, dependencyDirectory: dependencies)
     }
 }
 
