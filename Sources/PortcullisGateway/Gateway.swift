@@ -122,7 +122,9 @@ public struct Gateway: Sendable {
             advertisedURL: advertisedURL
         )
         self.resolver = RuntimeResolver(store: store, names: configuration.resources, artifacts: artifacts, logger: logger)
-        self.sessions = await Self.makeSessions(configuration, artifacts: artifacts, clock: clock, logger: logger)
+        self.sessions = await Self.makeSessions(
+            configuration, artifacts: artifacts, recorder: StoreSessionRecorder(store: store, logger: logger), clock: clock, logger: logger
+        )
         self.deployer = AgentDeployer(
             store: store,
             artifacts: artifacts,
@@ -164,6 +166,7 @@ public struct Gateway: Sendable {
     private static func makeSessions(
         _ configuration: GatewayConfiguration,
         artifacts: AgentArtifacts,
+        recorder: StoreSessionRecorder,
         clock: any WallClock,
         logger: Logger
     ) async -> AgentSessions {
@@ -193,9 +196,11 @@ public struct Gateway: Sendable {
                     maxSessionsPerPrincipal: sandbox.maxSessionsPerPrincipal,
                     startTimeoutSeconds: sandbox.startTimeoutSeconds
                 ),
+                recorder: recorder,
                 clock: clock,
                 logger: logger
             )
+            await recorder.closeLeftovers()
             await sandboxes.prepare()
             return AgentSessions(directory: directory, sandboxes: sandboxes, sandboxesUnavailable: "")
         } catch {
@@ -278,6 +283,16 @@ public struct Gateway: Sendable {
                 maxBodyBytes: configuration.limits.maxControlPlaneBodyBytes,
                 logger: logger
             ).register(on: router)
+            SessionsController(
+                gate: AdministratorGate(
+                    authenticators: authenticators, access: access, registry: registry, names: configuration.resources,
+                    maxBodyBytes: configuration.limits.maxControlPlaneBodyBytes, logger: logger
+                ),
+                store: store,
+                sandboxes: sessions.sandboxes,
+                names: configuration.resources,
+                clock: clock
+            ).register(on: router)
         }
 
         let webSocketGate = WebSocketGate(
@@ -334,6 +349,8 @@ public struct Gateway: Sendable {
                 decisions: store,
                 policies: policies,
                 decisionRetention: TimeInterval(configuration.policies.decisionRetentionDays) * 86_400,
+                sessionUsage: store,
+                usageRetention: TimeInterval(configuration.sessions.usageRetentionDays) * 86_400,
                 idempotency: idempotency,
                 interval: .seconds(30),
                 logger: logger

@@ -65,17 +65,12 @@ public final class SandboxSessions: Sendable {
         public let port: Int
     }
 
-    /// What an operator sees of a session.
-    public struct SessionInfo: Sendable {
-        public var runtimeId: String
-        public var sessionId: String
-        public var version: Int
-        public var ownerId: String
-        public var sandboxId: String?
-        public var createdAt: Date
+    /// What an operator sees of a running session: its record with the usage up to now.
+    public struct ActiveSession: Sendable {
+        public var record: SessionRecord
         public var lastActivity: Date
+        /// Calls and streams open now.
         public var inFlight: Int
-        public var usage: SandboxUsage
     }
 
     /// Why a session ended.
@@ -103,6 +98,28 @@ public final class SandboxSessions: Sendable {
         var lastPing: Date
         var inFlight: Int
         var lifecycle: LifecycleConfiguration
+        var memory: MemoryMeter
+        var peakMemoryBytes = 0
+        var invocations = 0
+        var traffic = SessionTraffic()
+
+        var sandbox: (any Sandbox)? {
+            if case .running(let sandbox) = phase { return sandbox }
+            return nil
+        }
+
+        /// The metering record, with `cpuSeconds` as the sandbox reports it now (or finally).
+        func record(key: Key, sandbox: any Sandbox, driver: String, cpuSeconds: Double, at date: Date, ended: EndReason?) -> SessionRecord {
+            SessionRecord(
+                sandboxId: sandbox.id, runtimeId: key.runtimeId, sessionId: key.sessionId, version: version, ownerId: ownerId, driver: driver,
+                startedAt: createdAt, endedAt: ended == nil ? nil : date, endReason: ended?.rawValue, updatedAt: date,
+                usage: SessionUsage(
+                    cpuSeconds: cpuSeconds,
+                    memoryGBSeconds: ended == nil ? memory.gbSeconds : memory.total(startedAt: createdAt, endedAt: date),
+                    peakMemoryBytes: peakMemoryBytes, invocations: invocations, bytesIn: traffic.bytesIn, bytesOut: traffic.bytesOut
+                )
+            )
+        }
     }
 
     /// The outcome of one sandbox start, awaited by every call that arrived while it ran.
@@ -134,18 +151,24 @@ public final class SandboxSessions: Sendable {
 
     /// Idle sessions are pinged this often, so `HealthyBusy` background work keeps them alive.
     static let pingInterval: TimeInterval = 5
+    /// Running sessions' usage is written this often, so a gateway that dies loses at most this much metering.
+    static let checkpointInterval: TimeInterval = 30
 
     private let entries = Mutex<[Key: Entry]>([:])
     private let driver: any SandboxDriver
     private let quotas: Quotas
     private let clock: any WallClock
     private let logger: Logger
+    private let records: RecordQueue?
+    private let lastCheckpoint: Mutex<Date>
 
-    public init(driver: any SandboxDriver, quotas: Quotas, clock: any WallClock = SystemWallClock(), logger: Logger) {
+    public init(driver: any SandboxDriver, quotas: Quotas, recorder: (any SessionRecorder)? = nil, clock: any WallClock = SystemWallClock(), logger: Logger) {
         self.driver = driver
         self.quotas = quotas
         self.clock = clock
         self.logger = logger
+        self.records = recorder.map(RecordQueue.init)
+        self.lastCheckpoint = Mutex(clock.now())
     }
 
     public var driverName: String { driver.name }
@@ -169,16 +192,16 @@ public final class SandboxSessions: Sendable {
         enum Step {
             case use(any Sandbox, port: Int)
             case wait(StartGate, port: Int)
-            case start(StartGate, ended: (any Sandbox)?)
+            case start(StartGate, ended: (Entry, any Sandbox)?)
         }
         let step = try entries.withLock { entries throws(AgentCoreError) -> Step in
-            var ended: (any Sandbox)?
+            var ended: (Entry, any Sandbox)?
             if let entry = entries[key], entry.ownerId == principalId, case .running(let sandbox) = entry.phase,
                 now.timeIntervalSince(entry.createdAt) >= Double(entry.lifecycle.maxLifetime)
             {
                 // Past its lifetime, not yet swept: the call gets a fresh sandbox, as after any ending.
                 entries[key] = nil
-                ended = sandbox
+                ended = (entry, sandbox)
             }
             if var entry = entries[key] {
                 guard entry.ownerId == principalId else { throw Self.notFound(sessionId) }
@@ -203,7 +226,7 @@ public final class SandboxSessions: Sendable {
             let gate = StartGate()
             entries[key] = Entry(
                 ownerId: principalId, version: agent.version, port: agent.port, phase: .starting(gate), createdAt: now,
-                lastActivity: now, lastPing: now, inFlight: 1, lifecycle: agent.lifecycle
+                lastActivity: now, lastPing: now, inFlight: 1, lifecycle: agent.lifecycle, memory: MemoryMeter(startedAt: now)
             )
             return .start(gate, ended: ended)
         }
@@ -218,20 +241,28 @@ public final class SandboxSessions: Sendable {
                 throw error
             }
         case .start(let gate, let ended):
-            if let ended { await end(ended, key: key, reason: .maxLifetime) }
+            if let (entry, sandbox) = ended { await end(entry, sandbox, key: key, reason: .maxLifetime) }
             var result = await startSandbox(agent, sessionId: sessionId)
-            let kept = entries.withLock { entries -> Bool in
-                guard entries[key] != nil else { return false }
+            let running = entries.withLock { entries -> (kept: Bool, entry: Entry?) in
+                guard let entry = entries[key] else { return (false, nil) }
                 switch result {
                 case .success(let sandbox): entries[key]?.phase = .running(sandbox)
                 case .failure: entries[key] = nil
                 }
-                return true
+                return (true, entries[key] ?? entry)
             }
-            if !kept, case .success(let sandbox) = result {
-                // The session was ended (runtime deleted, gateway stopping) while its sandbox started.
-                await end(sandbox, key: key, reason: .shutdown)
-                result = .failure(AgentCoreError(.runtimeClientError, "The session ended while it was starting"))
+            if case .success(let sandbox) = result {
+                let entry = running.entry ?? Entry(
+                    ownerId: principalId, version: agent.version, port: agent.port, phase: .running(sandbox), createdAt: now,
+                    lastActivity: now, lastPing: now, inFlight: 0, lifecycle: agent.lifecycle, memory: MemoryMeter(startedAt: now)
+                )
+                if running.kept {
+                    records?.add([entry.record(key: key, sandbox: sandbox, driver: driver.name, cpuSeconds: 0, at: clock.now(), ended: nil)])
+                } else {
+                    // The session was ended (runtime deleted, gateway stopping) while its sandbox started.
+                    await end(entry, sandbox, key: key, reason: .shutdown)
+                    result = .failure(AgentCoreError(.runtimeClientError, "The session ended while it was starting"))
+                }
             }
             gate.finish(result)
             let sandbox = try result.get()
@@ -239,31 +270,35 @@ public final class SandboxSessions: Sendable {
         }
     }
 
-    /// Ends a call: the idle clock starts again from now.
-    public func end(_ lease: Lease) {
+    /// Ends a call: the idle clock starts again from now, and the call's traffic is metered.
+    public func end(_ lease: Lease, traffic: SessionTraffic = SessionTraffic()) {
         let now = clock.now()
         entries.withLock { entries in
             let key = Key(runtimeId: lease.runtimeId, sessionId: lease.sessionId)
             guard var entry = entries[key], case .running(let sandbox) = entry.phase, sandbox === lease.sandbox else { return }
             entry.inFlight = max(0, entry.inFlight - 1)
             entry.lastActivity = now
+            entry.invocations += 1
+            entry.traffic.bytesIn += traffic.bytesIn
+            entry.traffic.bytesOut += traffic.bytesOut
             entries[key] = entry
         }
     }
 
-    /// Ends a session at its owner's request (StopRuntimeSession): its sandbox is destroyed before this returns.
+    /// Ends a session (StopRuntimeSession, or an administrator): its sandbox is destroyed before this returns.
+    /// - Parameter principalId: the caller, who must own the session; `nil` for an administrator, who may end any.
     /// - Throws: `ResourceNotFoundException` when the session does not exist or belongs to someone else.
-    public func stop(runtimeId: String, sessionId: String, principalId: String) async throws(AgentCoreError) {
+    public func stop(runtimeId: String, sessionId: String, principalId: String?) async throws(AgentCoreError) {
         let key = Key(runtimeId: runtimeId, sessionId: sessionId)
-        let sandbox = try entries.withLock { entries throws(AgentCoreError) -> (any Sandbox)? in
-            guard let entry = entries[key], entry.ownerId == principalId else { throw Self.notFound(sessionId) }
+        let (entry, sandbox) = try entries.withLock { entries throws(AgentCoreError) -> (Entry, any Sandbox) in
+            guard let entry = entries[key], principalId == nil || entry.ownerId == principalId else { throw Self.notFound(sessionId) }
             guard case .running(let sandbox) = entry.phase else {
                 throw AgentCoreError(.conflict, "Runtime session \(sessionId) is still starting")
             }
             entries[key] = nil
-            return sandbox
+            return (entry, sandbox)
         }
-        if let sandbox { await end(sandbox, key: key, reason: .stopped) }
+        await end(entry, sandbox, key: key, reason: .stopped)
     }
 
     /// Ends every session of a runtime (it was deleted).
@@ -271,25 +306,25 @@ public final class SandboxSessions: Sendable {
         await endAll(reason: .runtimeDeleted) { $0.runtimeId == runtimeId }
     }
 
-    /// Ends every session (the gateway stops).
+    /// Ends every session (the gateway stops), and writes their last records.
     public func shutdown() async {
         await endAll(reason: .shutdown) { _ in true }
         await driver.shutdown()
+        await records?.close()
     }
 
-    /// The sessions now, for operators.
-    public func sessions() -> [SessionInfo] {
+    /// The running sessions now, oldest first, with their usage up to now.
+    public func activeSessions() -> [ActiveSession] {
+        let now = clock.now()
         let snapshot = entries.withLock { $0 }
-        return snapshot.map { key, entry in
-            var sandbox: (any Sandbox)?
-            if case .running(let running) = entry.phase { sandbox = running }
-            return SessionInfo(
-                runtimeId: key.runtimeId, sessionId: key.sessionId, version: entry.version, ownerId: entry.ownerId,
-                sandboxId: sandbox?.id, createdAt: entry.createdAt, lastActivity: entry.lastActivity, inFlight: entry.inFlight,
-                usage: sandbox?.usage() ?? SandboxUsage()
-            )
+        return snapshot.compactMap { key, entry -> ActiveSession? in
+            guard let sandbox = entry.sandbox else { return nil }
+            let usage = sandbox.usage()
+            var record = entry.record(key: key, sandbox: sandbox, driver: driver.name, cpuSeconds: usage.cpuSeconds, at: now, ended: nil)
+            record.usage.peakMemoryBytes = max(record.usage.peakMemoryBytes, usage.peakMemoryBytes)
+            return ActiveSession(record: record, lastActivity: entry.lastActivity, inFlight: entry.inFlight)
         }
-        .sorted { $0.createdAt < $1.createdAt }
+        .sorted { $0.record.startedAt < $1.record.startedAt }
     }
 
     /// Ends the sessions whose time is up or whose agent died, and pings idle ones for `HealthyBusy`. Called every
@@ -297,39 +332,67 @@ public final class SandboxSessions: Sendable {
     @discardableResult
     public func sweep() async -> Int {
         let now = clock.now()
-        var ending: [(Key, any Sandbox, EndReason)] = []
+        var ending: [(Key, Entry, any Sandbox, EndReason)] = []
         var toPing: [(Key, any Sandbox, Int)] = []
+        let samples = sampleMemory()
         entries.withLock { entries in
+            for (key, bytes) in samples {
+                entries[key]?.memory.sample(bytes: bytes.current, at: now)
+                if let peak = entries[key]?.peakMemoryBytes, bytes.peak > peak { entries[key]?.peakMemoryBytes = bytes.peak }
+            }
             for (key, entry) in entries {
                 guard case .running(let sandbox) = entry.phase else { continue }
                 if sandbox.hasExited {
-                    ending.append((key, sandbox, .exited))
+                    ending.append((key, entry, sandbox, .exited))
                 } else if now.timeIntervalSince(entry.createdAt) >= Double(entry.lifecycle.maxLifetime) {
-                    ending.append((key, sandbox, .maxLifetime))
+                    ending.append((key, entry, sandbox, .maxLifetime))
                 } else if entry.inFlight == 0, now.timeIntervalSince(entry.lastPing) >= Self.pingInterval
                     || now.timeIntervalSince(entry.lastActivity) >= Double(entry.lifecycle.idleRuntimeSessionTimeout)
                 {
                     toPing.append((key, sandbox, entry.port))
                 }
             }
-            for (key, _, _) in ending { entries[key] = nil }
+            for (key, _, _, _) in ending { entries[key] = nil }
         }
         for (key, sandbox, port) in toPing {
             let status = await sandbox.ping(port: port)
-            let expired = entries.withLock { entries -> Bool in
-                guard var entry = entries[key], case .running(let current) = entry.phase, current === sandbox else { return false }
+            let expired = entries.withLock { entries -> Entry? in
+                guard var entry = entries[key], case .running(let current) = entry.phase, current === sandbox else { return nil }
                 let checkedAt = clock.now()
                 entry.lastPing = checkedAt
                 if status == .healthyBusy { entry.lastActivity = checkedAt }
                 let idle = entry.inFlight == 0
                     && checkedAt.timeIntervalSince(entry.lastActivity) >= Double(entry.lifecycle.idleRuntimeSessionTimeout)
                 entries[key] = idle ? nil : entry
-                return idle
+                return idle ? entry : nil
             }
-            if expired { ending.append((key, sandbox, .idle)) }
+            if let expired { ending.append((key, expired, sandbox, .idle)) }
         }
-        for (key, sandbox, reason) in ending { await end(sandbox, key: key, reason: reason) }
+        for (key, entry, sandbox, reason) in ending { await end(entry, sandbox, key: key, reason: reason) }
+        checkpointIfDue(at: now)
         return ending.count
+    }
+
+    /// Each running sandbox's memory now and at its peak, read outside the lock.
+    private func sampleMemory() -> [(Key, (current: Int, peak: Int))] {
+        let running = entries.withLock { entries in entries.compactMap { key, entry in entry.sandbox.map { (key, $0) } } }
+        return running.map { key, sandbox in
+            let usage = sandbox.usage()
+            return (key, (usage.memoryBytes, usage.peakMemoryBytes))
+        }
+    }
+
+    /// Writes every running session's usage when the checkpoint interval has passed.
+    private func checkpointIfDue(at now: Date) {
+        guard let records else { return }
+        let due = lastCheckpoint.withLock { last -> Bool in
+            guard now.timeIntervalSince(last) >= Self.checkpointInterval else { return false }
+            last = now
+            return true
+        }
+        guard due else { return }
+        let active = activeSessions().map(\.record)
+        if !active.isEmpty { records.add(active) }
     }
 
     // MARK: - Starting and ending sandboxes
@@ -378,30 +441,36 @@ public final class SandboxSessions: Sendable {
         return .success(sandbox)
     }
 
-    private func end(_ sandbox: any Sandbox, key: Key, reason: EndReason) async {
+    /// Destroys a session's sandbox (its entry already removed) and writes its final record.
+    private func end(_ entry: Entry, _ sandbox: any Sandbox, key: Key, reason: EndReason) async {
         let usage = await sandbox.destroy()
+        var record = entry.record(key: key, sandbox: sandbox, driver: driver.name, cpuSeconds: usage.cpuSeconds, at: clock.now(), ended: reason)
+        record.usage.peakMemoryBytes = max(record.usage.peakMemoryBytes, usage.peakMemoryBytes)
+        await records?.write([record])
         logger.info(
             "session ended",
             metadata: [
                 "agent_runtime": "\(key.runtimeId)", "session_id": "\(key.sessionId)", "sandbox": "\(sandbox.id)", "reason": "\(reason.rawValue)",
-                "cpu_seconds": "\(usage.cpuSeconds)", "peak_memory_bytes": "\(usage.peakMemoryBytes)", "oom_kills": "\(usage.outOfMemoryKills)",
+                "cpu_seconds": "\(usage.cpuSeconds)", "memory_gb_seconds": "\(record.usage.memoryGBSeconds)",
+                "peak_memory_bytes": "\(record.usage.peakMemoryBytes)", "oom_kills": "\(usage.outOfMemoryKills)",
+                "invocations": "\(record.usage.invocations)",
             ]
         )
     }
 
     private func endAll(reason: EndReason, where matches: (Key) -> Bool) async {
-        let removed = entries.withLock { entries -> [(Key, any Sandbox)] in
-            var removed: [(Key, any Sandbox)] = []
+        let removed = entries.withLock { entries -> [(Key, Entry, any Sandbox)] in
+            var removed: [(Key, Entry, any Sandbox)] = []
             for (key, entry) in entries where matches(key) {
-                if case .running(let sandbox) = entry.phase { removed.append((key, sandbox)) }
+                if case .running(let sandbox) = entry.phase { removed.append((key, entry, sandbox)) }
                 // A session still starting is ended by its starter, which finds its entry gone.
                 entries[key] = nil
             }
             return removed
         }
         await withTaskGroup(of: Void.self) { group in
-            for (key, sandbox) in removed {
-                group.addTask { await self.end(sandbox, key: key, reason: reason) }
+            for (key, entry, sandbox) in removed {
+                group.addTask { await self.end(entry, sandbox, key: key, reason: reason) }
             }
         }
     }

@@ -23,16 +23,16 @@ struct CredentialOptions: ParsableArguments {
         try expiresIn.map { Date().addingTimeInterval(try Self.parseDuration($0)) }
     }
 
-    static func parseDuration(_ text: String) throws -> TimeInterval {
+    static func parseDuration(_ text: String, option: String = "--expires-in") throws -> TimeInterval {
         guard let unit = text.last, let value = Double(text.dropLast()), value > 0 else {
-            throw ValidationError("--expires-in takes a number and a unit: 90d, 12h, 30m or 3600s")
+            throw ValidationError("\(option) takes a number and a unit: 90d, 12h, 30m or 3600s")
         }
         switch unit {
         case "d": return value * 86_400
         case "h": return value * 3600
         case "m": return value * 60
         case "s": return value
-        default: throw ValidationError("--expires-in takes a number and a unit: 90d, 12h, 30m or 3600s")
+        default: throw ValidationError("\(option) takes a number and a unit: 90d, 12h, 30m or 3600s")
         }
     }
 }

@@ -171,7 +171,7 @@ struct SandboxTests {
             #expect(first.json["ok"] as? Bool == true)
             let uid = try #require(try await Self.probe(gateway, arn, session: a, ["action": "echo"]).json["uid"] as? Int)
             let sandboxes = try #require(gateway.gateway.sessions.sandboxes)
-            let sandboxId = try #require(sandboxes.sessions().first?.sandboxId)
+            let sandboxId = try #require(sandboxes.activeSessions().first?.record.sandboxId)
             #expect(!Self.cgroupDirectories(named: sandboxId).isEmpty)
             #expect(!Self.processes(ofUID: uid).isEmpty)
             let stop = try await gateway.send(

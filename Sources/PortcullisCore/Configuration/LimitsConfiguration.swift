@@ -96,19 +96,26 @@ public struct SessionLimitsConfiguration: Sendable, Equatable, Decodable {
     /// Sessions whose ownership the gateway remembers for endpoint agents; beyond it the least recently used
     /// session is forgotten (its next call starts a fresh session).
     public var maxTrackedSessions: Int
+    /// Days an ended sandboxed session's usage record is kept (for `portcullis usage` and chargeback).
+    public var usageRetentionDays: Int
 
-    public init(maxTrackedSessions: Int = 100_000) {
+    public init(maxTrackedSessions: Int = 100_000, usageRetentionDays: Int = 400) {
         self.maxTrackedSessions = maxTrackedSessions
+        self.usageRetentionDays = usageRetentionDays
     }
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case maxTrackedSessions }
+    enum CodingKeys: String, CodingKey, CaseIterable { case maxTrackedSessions, usageRetentionDays }
 
     public init(from decoder: any Decoder) throws {
         try decoder.rejectUnknownKeys(CodingKeys.self)
         let container = try decoder.container(keyedBy: CodingKeys.self)
         self.maxTrackedSessions = try container.value(.maxTrackedSessions, default: 100_000)
+        self.usageRetentionDays = try container.value(.usageRetentionDays, default: 400)
         guard maxTrackedSessions > 0 else {
             throw ConfigurationError("sessions.maxTrackedSessions must be positive")
+        }
+        guard (1...3650).contains(usageRetentionDays) else {
+            throw ConfigurationError("sessions.usageRetentionDays must be between 1 and 3650")
         }
     }
 }

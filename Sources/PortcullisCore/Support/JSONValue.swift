@@ -61,6 +61,12 @@ public enum JSONValue: Sendable, Hashable, Codable {
         return nil
     }
 
+    /// The number this value holds, or `nil`.
+    public var numberValue: Double? {
+        if case .number(let value) = self { return value }
+        return nil
+    }
+
     /// The string this value holds, or `nil`.
     public var stringValue: String? {
         if case .string(let value) = self { return value }

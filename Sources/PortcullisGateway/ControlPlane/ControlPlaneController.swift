@@ -237,47 +237,24 @@ struct ControlPlaneController: Sendable {
 
     // MARK: - Helpers
 
-    /// Reads the (bounded) body — SigV4 signs its hash — and authenticates the caller.
+    private var gate: AdministratorGate {
+        AdministratorGate(authenticators: authenticators, access: access, registry: registry, names: names, maxBodyBytes: maxBodyBytes, logger: logger)
+    }
+
     private func authenticate(_ request: Request) async throws -> (principal: Principal, body: ByteBuffer) {
-        let body = try await request.body.collect(upTo: maxBodyBytes)
-        let facts = request.credentialFacts(payloadHash: Hex.encode(SHA256.hash(data: body.readableBytesView)))
-        let principal: Principal
-        do throws(AuthenticationError) {
-            principal = try await authenticators.authenticate(try InboundCredential.extract(from: facts))
-        } catch {
-            logger.info("control-plane authentication failed", metadata: ["reason": "\(error.failure.rawValue)", "detail": "\(error.detail ?? "")"])
-            throw error.error
-        }
-        return (principal, body)
+        try await gate.authenticate(request)
     }
 
     private func authorize(
         _ principal: Principal, _ action: GatewayAction, _ resource: PolicyResource, _ request: Request, _ context: GatewayRequestContext
     ) throws(AgentCoreError) {
-        let caller = AccessPolicy.Caller(requestId: context.requestId, sourceAddress: context.channel.remoteAddress?.ipAddress, headers: request.headers)
-        try access.require(principal, action, on: resource, caller: caller)
+        try gate.authorize(principal, action, resource, request, context)
     }
 
-    /// Authorizes an operation on the runtime a path names. A runtime that does not exist is still named (from
-    /// its id), so a caller learns that it is missing only when allowed to ask.
     private func authorize(
         _ principal: Principal, _ action: GatewayAction, runtimeId: String, _ request: Request, _ context: GatewayRequestContext
     ) async throws(AgentCoreError) {
-        guard AgentRuntimeIdentifier.isValidRuntimeId(runtimeId[...]), let dash = runtimeId.lastIndex(of: "-") else {
-            throw AgentCoreError.invalidField("agentRuntimeId", "Member must satisfy regular expression pattern: [a-zA-Z][a-zA-Z0-9_]{0,99}-[a-zA-Z0-9]{10}")
-        }
-        var facts = AgentFacts(name: String(runtimeId[..<dash]))
-        if let runtime = try? await registry.runtime(id: runtimeId) {
-            facts = AgentFacts(
-                name: runtime.name, id: runtime.id, arn: names.runtimeARN(runtimeId: runtime.id), version: runtime.latestVersion,
-                tags: runtime.tags
-            )
-            if let version = try? await registry.version(of: runtime, nil) {
-                facts.serverProtocol = version.configuration.protocolConfiguration.serverProtocol.rawValue
-                facts.hasJWTAuthorizer = version.configuration.requiresJWTBearer
-            }
-        }
-        try authorize(principal, action, .agent(facts), request, context)
+        try await gate.authorize(principal, action, runtimeId: runtimeId, request, context)
     }
 
     private static func fields(_ body: ByteBuffer) throws -> RequestFields {

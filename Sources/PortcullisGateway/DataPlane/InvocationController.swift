@@ -271,8 +271,13 @@ struct InvocationController: Sendable {
                 // Small bodies (most invocations) are read first and sent with the head in one write.
                 body = .bytes(try await request.body.collect(upTo: declaredLength))
             } else {
-                body = .stream(LimitedRequestBody(base: request.body, limit: limits.maxPayloadBytes), length: declaredLength)
+                body = .stream(LimitedRequestBody(base: request.body, limit: limits.maxPayloadBytes, hold: hold), length: declaredLength)
             }
+        }
+        switch body {
+        case .bytes(let buffer): hold.countIn(buffer.readableBytes)
+        case .spooled(let chunks): hold.countIn(chunks.length)
+        case .none, .stream: break  // A stream counts as it goes.
         }
         let response = try await upstream.send(
             method: method,
@@ -307,6 +312,7 @@ struct InvocationController: Sendable {
         if let contentLength, contentLength <= Self.bufferedBodyLimit {
             // A small, complete answer goes out in one write (head, body and end together).
             let buffer = try await response.body.collect(upTo: contentLength)
+            hold.countOut(buffer.readableBytes)
             return Response(status: status, headers: responseHeaders, body: ResponseBody(byteBuffer: buffer))
         }
         let maxStreamDuration = maxStreamDuration
@@ -315,6 +321,7 @@ struct InvocationController: Sendable {
             var iterator = response.body.makeAsyncIterator()
             while let chunk = try await iterator.next() {
                 guard ContinuousClock.now < deadline else { throw AgentCoreError(.runtimeClientError, "The stream exceeded its time limit") }
+                hold.countOut(chunk.readableBytes)
                 try await writer.write(chunk)
             }
             try await writer.finish(nil)

@@ -16,7 +16,8 @@ struct RequestBodyTooLarge: Error {
     }
 }
 
-/// A caller's body passed on chunk by chunk that fails once more than `limit` bytes went by.
+/// A caller's body passed on chunk by chunk that fails once more than `limit` bytes went by, counting what it
+/// passes on to the session's meter.
 ///
 /// Only the upstream client's upload reads it, and that upload is awaited before a response is returned, so
 /// Hummingbird never reads the same body at the same time.
@@ -25,21 +26,24 @@ struct LimitedRequestBody: AsyncSequence, Sendable {
 
     let base: RequestBody
     let limit: Int
+    let hold: SessionHold
 
     struct AsyncIterator: AsyncIteratorProtocol {
         var base: RequestBody.AsyncIterator
         let limit: Int
+        let hold: SessionHold
         var seen = 0
 
         mutating func next() async throws -> ByteBuffer? {
             guard let chunk = try await base.next() else { return nil }
             seen += chunk.readableBytes
             guard seen <= limit else { throw RequestBodyTooLarge(limit: limit) }
+            hold.countIn(chunk.readableBytes)
             return chunk
         }
     }
 
     func makeAsyncIterator() -> AsyncIterator {
-        AsyncIterator(base: base.makeAsyncIterator(), limit: limit)
+        AsyncIterator(base: base.makeAsyncIterator(), limit: limit, hold: hold)
     }
 }

@@ -1,19 +1,34 @@
+import PortcullisSessions
+import Synchronization
+
 /// A call's hold on its session, released exactly once: when the response (or its streamed body) is done, or when
 /// the response is dropped unsent. Tying the release to the object's lifetime means no error path can leave a
-/// session marked busy forever.
+/// session marked busy forever. The call's traffic is counted here and metered at the release.
 final class SessionHold: Sendable {
     let sessionId: String
     /// `true` when this call started the session.
     let isNew: Bool
-    private let release: @Sendable () -> Void
+    private let release: @Sendable (SessionTraffic) -> Void
+    private let bytesIn = Atomic<Int>(0)
+    private let bytesOut = Atomic<Int>(0)
 
-    init(sessionId: String, isNew: Bool, release: @escaping @Sendable () -> Void) {
+    init(sessionId: String, isNew: Bool, release: @escaping @Sendable (SessionTraffic) -> Void) {
         self.sessionId = sessionId
         self.isNew = isNew
         self.release = release
     }
 
+    /// Body bytes that went to the agent.
+    func countIn(_ bytes: Int) {
+        bytesIn.add(bytes, ordering: .relaxed)
+    }
+
+    /// Body bytes that went back to the caller.
+    func countOut(_ bytes: Int) {
+        bytesOut.add(bytes, ordering: .relaxed)
+    }
+
     deinit {
-        release()
+        release(SessionTraffic(bytesIn: bytesIn.load(ordering: .relaxed), bytesOut: bytesOut.load(ordering: .relaxed)))
     }
 }

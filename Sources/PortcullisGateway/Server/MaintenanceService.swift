@@ -6,7 +6,8 @@ import PortcullisStore
 import PortcullisSessions
 import ServiceLifecycle
 
-/// Periodic housekeeping: expired sessions, API-key last-use times, stale idempotency records, old decisions.
+/// Periodic housekeeping: expired sessions, API-key last-use times, stale idempotency records, old decisions and
+/// session usage records.
 struct MaintenanceService: Service {
     let sessions: SessionDirectory
     let upstream: UpstreamClient
@@ -16,6 +17,8 @@ struct MaintenanceService: Service {
     let decisions: any DecisionLogStore
     let policies: PolicyDirectory
     let decisionRetention: TimeInterval
+    let sessionUsage: any SessionUsageStore
+    let usageRetention: TimeInterval
     let idempotency: IdempotencyGuard
     let interval: Duration
     let logger: Logger
@@ -50,6 +53,12 @@ struct MaintenanceService: Service {
                     if purged > 0 { logger.info("purged old authorization decisions", metadata: ["count": "\(purged)"]) }
                 } catch {
                     logger.warning("could not purge old authorization decisions", metadata: ["error": "\(error)"])
+                }
+                do {
+                    let purged = try await sessionUsage.purgeSessions(endedBefore: Date().addingTimeInterval(-usageRetention))
+                    if purged > 0 { logger.info("purged old session usage records", metadata: ["count": "\(purged)"]) }
+                } catch {
+                    logger.warning("could not purge old session usage records", metadata: ["error": "\(error)"])
                 }
             }
         }

@@ -42,8 +42,8 @@ struct WebSocketRelay: Sendable {
             try await client.executeThenClose { clientInbound, clientOutbound in
                 try await plan.upstream.executeThenClose { agentInbound, agentOutbound in
                     let end = await withTaskGroup(of: PumpEnd.self) { group -> PumpEnd in
-                        group.addTask { await pump(clientInbound, into: agentOutbound, direction: .towardsAgent) }
-                        group.addTask { await pump(agentInbound, into: clientOutbound, direction: .towardsClient) }
+                        group.addTask { await pump(clientInbound, into: agentOutbound, direction: .towardsAgent, hold: plan.hold) }
+                        group.addTask { await pump(agentInbound, into: clientOutbound, direction: .towardsClient, hold: plan.hold) }
                         group.addTask {
                             do {
                                 try await Task.sleep(for: maxDuration)
@@ -68,7 +68,8 @@ struct WebSocketRelay: Sendable {
     private func pump(
         _ inbound: NIOAsyncChannelInboundStream<WebSocketFrame>,
         into outbound: NIOAsyncChannelOutboundWriter<WebSocketFrame>,
-        direction: Direction
+        direction: Direction,
+        hold: SessionHold
     ) async -> PumpEnd {
         var messageBytes = 0
         var sawClose = false
@@ -96,6 +97,7 @@ struct WebSocketRelay: Sendable {
                     maskKey: direction == .towardsAgent ? .random() : nil,
                     data: frame.unmaskedData
                 )
+                if direction == .towardsAgent { hold.countIn(frame.length) } else { hold.countOut(frame.length) }
                 try await outbound.write(forwarded)
             }
         } catch let error as NIOWebSocketError {

@@ -23,6 +23,11 @@ public enum GatewayAction: String, Sendable, CaseIterable {
     case updateAgentRuntimeEndpoint = "UpdateAgentRuntimeEndpoint"
     case deleteAgentRuntimeEndpoint = "DeleteAgentRuntimeEndpoint"
     case listAgentRuntimeEndpoints = "ListAgentRuntimeEndpoints"
+    // Operations on sandboxed sessions and their usage.
+    case listSessions = "ListSessions"
+    case getSession = "GetSession"
+    case terminateSession = "TerminateSession"
+    case getUsage = "GetUsage"
 
     /// The action groups policies grant by; each is itself an action entity.
     public enum Group: String, Sendable, CaseIterable {
@@ -47,10 +52,11 @@ public enum GatewayAction: String, Sendable, CaseIterable {
             return [.useAgent]
         case .getResourceOauth2Token, .getResourceApiKey:
             return [.useCredentials]
-        case .getAgentRuntime, .listAgentRuntimes, .listAgentRuntimeVersions, .getAgentRuntimeEndpoint, .listAgentRuntimeEndpoints:
+        case .getAgentRuntime, .listAgentRuntimes, .listAgentRuntimeVersions, .getAgentRuntimeEndpoint, .listAgentRuntimeEndpoints,
+            .listSessions, .getSession, .getUsage:
             return [.administer, .readControlPlane]
         case .createAgentRuntime, .updateAgentRuntime, .deleteAgentRuntime, .createAgentRuntimeEndpoint,
-            .updateAgentRuntimeEndpoint, .deleteAgentRuntimeEndpoint:
+            .updateAgentRuntimeEndpoint, .deleteAgentRuntimeEndpoint, .terminateSession:
             return [.administer]
         }
     }

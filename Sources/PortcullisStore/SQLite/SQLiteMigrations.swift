@@ -124,6 +124,33 @@ enum SQLiteMigrations {
                     """
             )
         }
+        migrator.registerMigration("v5-session-usage") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE runtime_session (
+                        sandbox_id TEXT PRIMARY KEY NOT NULL,
+                        runtime_id TEXT NOT NULL,
+                        session_id TEXT NOT NULL,
+                        version INTEGER NOT NULL,
+                        owner TEXT NOT NULL,
+                        driver TEXT NOT NULL,
+                        started_at REAL NOT NULL,
+                        ended_at REAL,
+                        end_reason TEXT,
+                        updated_at REAL NOT NULL,
+                        cpu_seconds REAL NOT NULL,
+                        memory_gb_seconds REAL NOT NULL,
+                        peak_memory_bytes INTEGER NOT NULL,
+                        invocations INTEGER NOT NULL,
+                        bytes_in INTEGER NOT NULL,
+                        bytes_out INTEGER NOT NULL
+                    );
+                    CREATE INDEX runtime_session_started ON runtime_session(started_at, sandbox_id);
+                    CREATE INDEX runtime_session_runtime ON runtime_session(runtime_id, session_id, started_at);
+                    CREATE INDEX runtime_session_open ON runtime_session(ended_at) WHERE ended_at IS NULL;
+                    """
+            )
+        }
         return migrator
     }
 }
