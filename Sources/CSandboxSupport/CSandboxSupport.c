@@ -15,27 +15,31 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-int pcs_connect_loopback(int netns_fd, uint16_t port, int timeout_ms) {
-    int fd;
-    if (netns_fd >= 0) {
-        // A socket belongs to the namespace it was created in; only socket() has to happen inside.
-        int own = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-        if (own < 0) return -errno;
-        if (setns(netns_fd, CLONE_NEWNET) != 0) {
-            int error = errno;
-            close(own);
-            return -error;
-        }
-        fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        int error = errno;
-        // A thread left in an agent's namespace would send the gateway's later traffic there: never continue.
-        if (setns(own, CLONE_NEWNET) != 0) abort();
-        close(own);
-        if (fd < 0) return -error;
-    } else {
-        fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        if (fd < 0) return -errno;
+/// A TCP socket created inside the network namespace `netns_fd` (-1: this thread's own), or -errno. A socket
+/// belongs to the namespace it was created in; only socket() has to happen inside.
+static int socket_in_namespace(int netns_fd) {
+    if (netns_fd < 0) {
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        return fd < 0 ? -errno : fd;
     }
+    int own = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+    if (own < 0) return -errno;
+    if (setns(netns_fd, CLONE_NEWNET) != 0) {
+        int error = errno;
+        close(own);
+        return -error;
+    }
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int error = errno;
+    // A thread left in an agent's namespace would send the gateway's later traffic there: never continue.
+    if (setns(own, CLONE_NEWNET) != 0) abort();
+    close(own);
+    return fd < 0 ? -error : fd;
+}
+
+int pcs_connect_loopback(int netns_fd, uint16_t port, int timeout_ms) {
+    int fd = socket_in_namespace(netns_fd);
+    if (fd < 0) return fd;
     struct sockaddr_in address;
     memset(&address, 0, sizeof(address));
     address.sin_family = AF_INET;
@@ -67,6 +71,25 @@ int pcs_connect_loopback(int netns_fd, uint16_t port, int timeout_ms) {
     }
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    return fd;
+}
+
+int pcs_listen_loopback(int netns_fd, uint16_t port, int backlog) {
+    int fd = socket_in_namespace(netns_fd);
+    if (fd < 0) return fd;
+    int error;
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    struct sockaddr_in address;
+    memset(&address, 0, sizeof(address));
+    address.sin_family = AF_INET;
+    address.sin_port = htons(port);
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (bind(fd, (struct sockaddr *)&address, sizeof(address)) != 0 || listen(fd, backlog) != 0) {
+        error = errno;
+        close(fd);
+        return -error;
+    }
     return fd;
 }
 

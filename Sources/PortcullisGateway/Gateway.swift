@@ -196,6 +196,7 @@ public struct Gateway: Sendable {
                     maxSessionsPerPrincipal: sandbox.maxSessionsPerPrincipal,
                     startTimeoutSeconds: sandbox.startTimeoutSeconds
                 ),
+                warmPoolSize: sandbox.warmPoolSize,
                 recorder: recorder,
                 clock: clock,
                 logger: logger

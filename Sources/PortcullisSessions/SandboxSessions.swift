@@ -161,15 +161,27 @@ public final class SandboxSessions: Sendable {
     private let logger: Logger
     private let records: RecordQueue?
     private let lastCheckpoint: Mutex<Date>
+    private let starter: SandboxStarter
+    private let pool: SandboxPool
 
-    public init(driver: any SandboxDriver, quotas: Quotas, recorder: (any SessionRecorder)? = nil, clock: any WallClock = SystemWallClock(), logger: Logger) {
+    /// - Parameter warmPoolSize: ready sandboxes kept per agent version once it is used (``SandboxPool``).
+    public init(
+        driver: any SandboxDriver, quotas: Quotas, warmPoolSize: Int = 0, recorder: (any SessionRecorder)? = nil,
+        clock: any WallClock = SystemWallClock(), logger: Logger
+    ) {
         self.driver = driver
         self.quotas = quotas
         self.clock = clock
         self.logger = logger
         self.records = recorder.map(RecordQueue.init)
         self.lastCheckpoint = Mutex(clock.now())
+        let starter = SandboxStarter(driver: driver, startTimeoutSeconds: quotas.startTimeoutSeconds, logger: logger)
+        self.starter = starter
+        self.pool = SandboxPool(size: warmPoolSize, clock: clock) { agent in try? await starter.start(agent, sessionId: nil).get() }
     }
+
+    /// Ready sandboxes waiting in the warm pools.
+    public var pooledCount: Int { pool.readyCount }
 
     public var driverName: String { driver.name }
 
@@ -242,7 +254,12 @@ public final class SandboxSessions: Sendable {
             }
         case .start(let gate, let ended):
             if let (entry, sandbox) = ended { await end(entry, sandbox, key: key, reason: .maxLifetime) }
-            var result = await startSandbox(agent, sessionId: sessionId)
+            var result: Result<any Sandbox, AgentCoreError>
+            if let pooled = pool.take(agent) {
+                result = .success(pooled)
+            } else {
+                result = await starter.start(agent, sessionId: sessionId)
+            }
             let running = entries.withLock { entries -> (kept: Bool, entry: Entry?) in
                 guard let entry = entries[key] else { return (false, nil) }
                 switch result {
@@ -301,13 +318,15 @@ public final class SandboxSessions: Sendable {
         await end(entry, sandbox, key: key, reason: .stopped)
     }
 
-    /// Ends every session of a runtime (it was deleted).
+    /// Ends every session of a runtime (it was deleted), and drops its warm pools.
     public func stopAll(runtimeId: String) async {
+        await pool.drain(runtimeId: runtimeId)
         await endAll(reason: .runtimeDeleted) { $0.runtimeId == runtimeId }
     }
 
     /// Ends every session (the gateway stops), and writes their last records.
     public func shutdown() async {
+        await pool.drain(runtimeId: nil)
         await endAll(reason: .shutdown) { _ in true }
         await driver.shutdown()
         await records?.close()
@@ -369,6 +388,7 @@ public final class SandboxSessions: Sendable {
             if let expired { ending.append((key, expired, sandbox, .idle)) }
         }
         for (key, entry, sandbox, reason) in ending { await end(entry, sandbox, key: key, reason: reason) }
+        await pool.sweep()
         checkpointIfDue(at: now)
         return ending.count
     }
@@ -396,50 +416,6 @@ public final class SandboxSessions: Sendable {
     }
 
     // MARK: - Starting and ending sandboxes
-
-    private func startSandbox(_ agent: SandboxedAgent, sessionId: String) async -> Result<any Sandbox, AgentCoreError> {
-        let specification = SandboxSpecification(
-            id: Self.sandboxId(),
-            command: agent.command,
-            environment: agent.environment.merging(["X_AMZN_BEDROCK_AGENTCORE_RUNTIME_SESSION_ID": sessionId]) { _, new in new },
-            filesystem: agent.filesystem,
-            limits: agent.limits
-        )
-        let started = ContinuousClock.now
-        let sandbox: any Sandbox
-        do {
-            sandbox = try await driver.start(specification)
-        } catch {
-            logger.error("sandbox did not start", metadata: ["agent_runtime": "\(agent.runtimeId)", "session_id": "\(sessionId)", "error": "\(error)"])
-            return .failure(AgentCoreError(.runtimeClientError, "The agent runtime could not start a session"))
-        }
-        do {
-            _ = try await sandbox.waitUntilReady(port: agent.port, timeout: .milliseconds(Int64(quotas.startTimeoutSeconds * 1000)))
-        } catch {
-            let output = sandbox.outputTail(bytes: 2000)
-            logger.error(
-                "agent did not become ready",
-                metadata: [
-                    "agent_runtime": "\(agent.runtimeId)", "session_id": "\(sessionId)", "sandbox": "\(sandbox.id)", "error": "\(error)",
-                    "agent_output": "\(output)",
-                ]
-            )
-            _ = await sandbox.destroy()
-            let message =
-                error.kind == .exited
-                ? "The agent exited before it was ready"
-                : "The agent did not answer on port \(agent.port) within \(Int(quotas.startTimeoutSeconds)) s"
-            return .failure(AgentCoreError(.runtimeClientError, message))
-        }
-        logger.info(
-            "session started",
-            metadata: [
-                "agent_runtime": "\(agent.runtimeId)", "session_id": "\(sessionId)", "sandbox": "\(sandbox.id)",
-                "cold_start": "\(ContinuousClock.now - started)",
-            ]
-        )
-        return .success(sandbox)
-    }
 
     /// Destroys a session's sandbox (its entry already removed) and writes its final record.
     private func end(_ entry: Entry, _ sandbox: any Sandbox, key: Key, reason: EndReason) async {
@@ -473,10 +449,6 @@ public final class SandboxSessions: Sendable {
                 group.addTask { await self.end(entry, sandbox, key: key, reason: reason) }
             }
         }
-    }
-
-    private static func sandboxId() -> String {
-        SecureRandom.base32(16)
     }
 
     private static func notFound(_ sessionId: String) -> AgentCoreError {

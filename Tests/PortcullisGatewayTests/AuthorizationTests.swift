@@ -271,7 +271,7 @@ struct AuthorizationTests {
             stop.set()
             let responses = try await traffic.value
             #expect(sawStale, "readiness reported the refused files with their location")
-            #expect(responses.count > 40)
+            #expect(responses.count >= 8, "the four clients kept calling through the reloads")
             #expect(responses.allSatisfy { $0.0 == 200 || $0.0 == 403 }, "no request failed because of a reload: \(Set(responses.map(\.0)))")
             #expect(responses.contains { $0.0 == 200 } && responses.contains { $0.0 == 403 })
 

@@ -111,7 +111,7 @@ struct MeteringTests {
         let directory = try TemporaryDirectory()
         defer { directory.cleanUp() }
         let data = directory.path + "/data"
-        let startedAt = Date().addingTimeInterval(-600)
+        let startedAt = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 - 600).rounded())  // whole seconds: stored exactly
         let leftOpen = SessionRecord(
             sandboxId: "crashed0123456789", runtimeId: "probe-0123456789", sessionId: SandboxTests.session("x"), version: 1, ownerId: "apikey:x",
             driver: "bubblewrap", startedAt: startedAt, endedAt: nil, endReason: nil, updatedAt: startedAt.addingTimeInterval(90),

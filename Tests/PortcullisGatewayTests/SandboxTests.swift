@@ -22,6 +22,7 @@ struct SandboxTests {
         memoryMiB: Int = 256,
         maxProcesses: Int = 64,
         perPrincipal: Int = 50,
+        warmPoolSize: Int = 0,
         _ body: (TestGateway, String) async throws -> T
     ) async throws -> T {
         try await TestGateway.run(clock: clock, configure: { configuration in
@@ -33,7 +34,8 @@ struct SandboxTests {
                 writableMiB: 16,
                 maxSessions: 20,
                 maxSessionsPerPrincipal: perPrincipal,
-                startTimeoutSeconds: 20
+                startTimeoutSeconds: 20,
+                warmPoolSize: warmPoolSize
             )
             configuration.agents = [
                 DeclaredAgent(
@@ -74,6 +76,40 @@ struct SandboxTests {
         )
         let json = (try? TestGateway.json(response.body)) ?? ["raw": response.body]
         return (response.status, json, response.headers)
+    }
+
+    @Test("a warm pool gives each new session a sandbox started ahead of time, its own and never reused; it refills, and goes with the runtime")
+    func warmPool() async throws {
+        try await Self.withProbe(warmPoolSize: 2) { gateway, arn in
+            let sandboxes = try #require(gateway.gateway.sessions.sandboxes)
+            // The first call of a version starts its sandbox cold and fills the pool behind it.
+            let variable = "X_AMZN_BEDROCK_AGENTCORE_RUNTIME_SESSION_ID"
+            let first = try await Self.probe(gateway, arn, session: Self.session("p"), ["action": "echo", "variable": variable])
+            #expect(first.status == 200)
+            #expect(first.json["environment"] as? String == Self.session("p"), "a cold start knows its session from the start")
+            try await CodeDeploymentTests.eventually { sandboxes.pooledCount == 2 }
+            var hostnames: Set<String> = [try #require(first.json["hostname"] as? String)]
+            for letter in ["q", "r", "s"] {
+                let session = Self.session(letter)
+                let answer = try await Self.probe(gateway, arn, session: session, ["action": "echo", "variable": variable])
+                #expect(answer.status == 200, "\(answer.json)")
+                #expect(answer.json["session"] as? String == session, "the pooled agent learns its session from the request")
+                #expect(answer.json["environment"] is NSNull, "started before its session existed: \(answer.json)")
+                let hostname = try #require(answer.json["hostname"] as? String)
+                #expect(!hostnames.contains(hostname), "a sandbox of its own: \(hostname) in \(hostnames)")
+                hostnames.insert(hostname)
+                let written = try await Self.probe(gateway, arn, session: session, ["action": "write", "path": "/tmp/mine-\(letter)"])
+                #expect(written.status == 200)
+                try await CodeDeploymentTests.eventually { sandboxes.pooledCount == 2 }
+            }
+            // Nothing one session wrote is in the next one's sandbox.
+            let fresh = try await Self.probe(gateway, arn, session: Self.session("t"), ["action": "list", "path": "/tmp"])
+            #expect((fresh.json["ok"] as? [String])?.isEmpty == true, "\(fresh.json)")
+            #expect(sandboxes.count == 5)
+            // What deleting the runtime does: its sessions end and its pool is drained.
+            await sandboxes.stopAll(runtimeId: try #require(arn.split(separator: "/").last.map(String.init)))
+            #expect(sandboxes.pooledCount == 0 && sandboxes.count == 0)
+        }
     }
 
     @Test("a session runs as its own uid in its own namespaces, with the contract's environment")

@@ -9,6 +9,11 @@
 /// or -errno. The calling thread is back in its own namespace when this returns.
 int pcs_connect_loopback(int netns_fd, uint16_t port, int timeout_ms);
 
+/// Creates a TCP socket inside the network namespace `netns_fd`, bound to 127.0.0.1:`port` there and listening.
+/// Returns the non-blocking, close-on-exec socket, or -errno. Only processes in that namespace can connect to it,
+/// while the caller accepts on it from its own.
+int pcs_listen_loopback(int netns_fd, uint16_t port, int backlog);
+
 /// posix_spawn with only the listed descriptors: `child_fds[i]` in the child is `parent_fds[i]` of the caller; every
 /// other descriptor is closed. Signal dispositions and the mask are reset, and the child starts a new session.
 /// Returns 0 and sets `*pid`, or an errno value.

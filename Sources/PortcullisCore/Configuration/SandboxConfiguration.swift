@@ -22,6 +22,9 @@ public struct SandboxConfiguration: Sendable, Equatable, Decodable {
     public var maxSessionsPerPrincipal: Int
     /// How long an agent may take from sandbox start to answering on its port.
     public var startTimeoutSeconds: Double
+    /// Sandboxes kept started and ready per agent version once it is used, so a new session's first call does not
+    /// wait for a cold start (0 = none). Each goes to one session and is never reused.
+    public var warmPoolSize: Int
 
     public init(
         driver: Driver = .bubblewrap,
@@ -34,7 +37,8 @@ public struct SandboxConfiguration: Sendable, Equatable, Decodable {
         writableMiB: Int = 256,
         maxSessions: Int = 200,
         maxSessionsPerPrincipal: Int = 50,
-        startTimeoutSeconds: Double = 30
+        startTimeoutSeconds: Double = 30,
+        warmPoolSize: Int = 0
     ) {
         self.driver = driver
         self.bubblewrapPath = bubblewrapPath
@@ -47,11 +51,12 @@ public struct SandboxConfiguration: Sendable, Equatable, Decodable {
         self.maxSessions = maxSessions
         self.maxSessionsPerPrincipal = maxSessionsPerPrincipal
         self.startTimeoutSeconds = startTimeoutSeconds
+        self.warmPoolSize = warmPoolSize
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case driver, bubblewrapPath, setprivPath, uidRange, memoryMiB, cpus, maxProcesses, writableMiB, maxSessions,
-            maxSessionsPerPrincipal, startTimeoutSeconds
+            maxSessionsPerPrincipal, startTimeoutSeconds, warmPoolSize
     }
 
     public init(from decoder: any Decoder) throws {
@@ -77,6 +82,7 @@ public struct SandboxConfiguration: Sendable, Equatable, Decodable {
         self.maxSessions = try container.value(.maxSessions, default: defaults.maxSessions)
         self.maxSessionsPerPrincipal = try container.value(.maxSessionsPerPrincipal, default: defaults.maxSessionsPerPrincipal)
         self.startTimeoutSeconds = try container.value(.startTimeoutSeconds, default: defaults.startTimeoutSeconds)
+        self.warmPoolSize = try container.value(.warmPoolSize, default: defaults.warmPoolSize)
         guard (32...1_048_576).contains(memoryMiB) else { throw ConfigurationError("sandbox.memoryMiB must be between 32 and 1048576") }
         guard (0.01...256).contains(cpus) else { throw ConfigurationError("sandbox.cpus must be between 0.01 and 256") }
         guard (8...1_000_000).contains(maxProcesses) else { throw ConfigurationError("sandbox.maxProcesses must be between 8 and 1000000") }
@@ -85,5 +91,6 @@ public struct SandboxConfiguration: Sendable, Equatable, Decodable {
             throw ConfigurationError("sandbox.maxSessions and maxSessionsPerPrincipal must be positive, the second at most the first")
         }
         guard (1...600).contains(startTimeoutSeconds) else { throw ConfigurationError("sandbox.startTimeoutSeconds must be between 1 and 600") }
+        guard (0...32).contains(warmPoolSize) else { throw ConfigurationError("sandbox.warmPoolSize must be between 0 and 32") }
     }
 }

@@ -61,6 +61,15 @@ final class BubblewrapSandbox: Sandbox {
         }
     }
 
+    func listen(port: Int) throws(SandboxError) -> Int32 {
+        let result = state.withLock { state -> Int32 in
+            guard state.final == nil else { return -ESHUTDOWN }
+            return pcs_listen_loopback(state.networkNamespace, UInt16(port), 64)
+        }
+        guard result >= 0 else { throw SandboxError(.unreachable, "cannot listen on port \(port) in the sandbox: \(String(cString: strerror(-result)))") }
+        return result
+    }
+
     func usage() -> SandboxUsage {
         if let final = state.withLock({ $0.final }) { return final }
         return cgroup.usage()

@@ -23,6 +23,11 @@ public protocol Sandbox: AnyObject, Sendable {
     /// the caller owns.
     func connect(port: Int, timeout: Duration) async throws(SandboxError) -> Int32
 
+    /// A TCP socket listening on `127.0.0.1:port` as the sandbox sees it, which only the sandbox can connect to, as
+    /// a non-blocking descriptor the caller owns and accepts on: how the gateway offers the sandbox a service (the
+    /// egress proxy) without giving it a network.
+    func listen(port: Int) throws(SandboxError) -> Int32
+
     /// Whether the sandbox's processes are gone (the agent exited or was killed).
     var hasExited: Bool { get }
 
