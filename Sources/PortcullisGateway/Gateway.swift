@@ -162,23 +162,15 @@ public struct Gateway: Sendable {
         await issuers.hydrate()
     }
 
-    /// Session bookkeeping, with sandboxes when the configured driver works on this host.
-    private static func makeSessions(
-        _ configuration: GatewayConfiguration,
-        artifacts: AgentArtifacts,
-        recorder: StoreSessionRecorder,
-        clock: any WallClock,
-        logger: Logger
-    ) async -> AgentSessions {
-        let directory = SessionDirectory(capacity: configuration.sessions.maxTrackedSessions, clock: clock)
-        let sandbox = configuration.sandbox
-        guard sandbox.driver == .bubblewrap else {
-            return AgentSessions(directory: directory, sandboxes: nil, sandboxesUnavailable: "sandbox.driver is none")
-        }
-        let dataDirectory = URL(fileURLWithPath: configuration.store.dataDirectory).standardizedFileURL.path
-        do {
-            try artifacts.makeReachable()
-            let driver = try BubblewrapDriver(
+    private static func makeDriver(_ sandbox: SandboxConfiguration, dataDirectory: String, logger: Logger) throws(SandboxError) -> any SandboxDriver {
+        switch sandbox.driver {
+        case .process:
+            guard sandbox.allowProcessDriver else {
+                throw SandboxError(.unavailable, "sandbox.driver: process runs agents without isolation and needs sandbox.allowProcessDriver: true")
+            }
+            return try ProcessDriver(stateDirectory: dataDirectory + "/processes", setpriv: sandbox.setprivPath, logger: logger)
+        case .bubblewrap, .none:
+            return try BubblewrapDriver(
                 configuration: BubblewrapDriver.Configuration(
                     bubblewrap: sandbox.bubblewrapPath,
                     setpriv: sandbox.setprivPath,
@@ -189,6 +181,26 @@ public struct Gateway: Sendable {
                 ),
                 logger: logger
             )
+        }
+    }
+
+    /// Session bookkeeping, with sandboxes when the configured driver works on this host.
+    private static func makeSessions(
+        _ configuration: GatewayConfiguration,
+        artifacts: AgentArtifacts,
+        recorder: StoreSessionRecorder,
+        clock: any WallClock,
+        logger: Logger
+    ) async -> AgentSessions {
+        let directory = SessionDirectory(capacity: configuration.sessions.maxTrackedSessions, clock: clock)
+        let sandbox = configuration.sandbox
+        guard sandbox.driver != .none else {
+            return AgentSessions(directory: directory, sandboxes: nil, sandboxesUnavailable: "sandbox.driver is none")
+        }
+        let dataDirectory = URL(fileURLWithPath: configuration.store.dataDirectory).standardizedFileURL.path
+        do {
+            try artifacts.makeReachable()
+            let driver = try makeDriver(sandbox, dataDirectory: dataDirectory, logger: logger)
             let sandboxes = SandboxSessions(
                 driver: driver,
                 quotas: SandboxSessions.Quotas(

@@ -13,6 +13,8 @@ public struct SandboxedAgent: Sendable {
     public var limits: SandboxLimits
     public var port: Int
     public var lifecycle: LifecycleConfiguration
+    /// Where the sandbox may connect through its egress proxy; none (no proxy) when empty.
+    public var egress: [EgressRule]
 
     public init(
         runtimeId: String,
@@ -22,7 +24,8 @@ public struct SandboxedAgent: Sendable {
         filesystem: SandboxFilesystem,
         limits: SandboxLimits,
         port: Int,
-        lifecycle: LifecycleConfiguration
+        lifecycle: LifecycleConfiguration,
+        egress: [EgressRule] = []
     ) {
         self.runtimeId = runtimeId
         self.version = version
@@ -32,6 +35,7 @@ public struct SandboxedAgent: Sendable {
         self.limits = limits
         self.port = port
         self.lifecycle = lifecycle
+        self.egress = egress
     }
 }
 

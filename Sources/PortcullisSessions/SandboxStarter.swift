@@ -16,15 +16,26 @@ struct SandboxStarter: Sendable {
             command: agent.command,
             environment: sessionId.map { agent.environment.merging(["X_AMZN_BEDROCK_AGENTCORE_RUNTIME_SESSION_ID": $0]) { _, new in new } } ?? agent.environment,
             filesystem: agent.filesystem,
-            limits: agent.limits
+            limits: agent.limits,
+            agentPort: agent.port
         )
         let started = ContinuousClock.now
-        let sandbox: any Sandbox
+        var sandbox: any Sandbox
         do {
             sandbox = try await driver.start(specification)
         } catch {
             logger.error("sandbox did not start", metadata: ["agent_runtime": "\(agent.runtimeId)", "session_id": "\(sessionId ?? "(pool)")", "error": "\(error)"])
             return .failure(AgentCoreError(.runtimeClientError, "The agent runtime could not start a session"))
+        }
+        if !agent.egress.isEmpty {
+            // Listening before the agent is ready: it may call out while it starts.
+            do {
+                sandbox = try await Self.withEgressProxy(sandbox, rules: agent.egress, logger: logger)
+            } catch {
+                logger.error("the egress proxy did not start", metadata: ["agent_runtime": "\(agent.runtimeId)", "sandbox": "\(sandbox.id)", "error": "\(error)"])
+                _ = await sandbox.destroy()
+                return .failure(AgentCoreError(.runtimeClientError, "The agent runtime could not start a session"))
+            }
         }
         do {
             _ = try await sandbox.waitUntilReady(port: agent.port, timeout: .milliseconds(Int64(startTimeoutSeconds * 1000)))
@@ -52,5 +63,12 @@ struct SandboxStarter: Sendable {
             ]
         )
         return .success(sandbox)
+    }
+
+    private static func withEgressProxy(_ sandbox: any Sandbox, rules: [EgressRule], logger: Logger) async throws -> any Sandbox {
+        let descriptor = try sandbox.listen(port: EgressProxy.port)
+        // The server channel owns the descriptor from here, also when it fails to register (it closes it then).
+        let proxy = try await EgressProxy.start(on: descriptor, rules: rules, sandboxId: sandbox.id, logger: logger)
+        return ProxiedSandbox(sandbox, proxy: proxy)
     }
 }

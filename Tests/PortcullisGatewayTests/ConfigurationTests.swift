@@ -157,6 +157,8 @@ struct ConfigurationTests {
             ("agents:\n  - name: a\n    endpoint: ftp://x\n", "agents[a].endpoint"),
             ("agents:\n  - name: a\n", "endpoint"),
             ("agents:\n  - name: a\n    image: oci:relative/layout\n", "agents[a].image"),
+            ("sandbox:\n  driver: process\n", "WITHOUT ANY ISOLATION"),
+            ("agents:\n  - name: a\n    code: {path: /srv/a, entryPoint: [main.py]}\n    egress: [api.example.com]\n", "agents[a].egress"),
             ("agents:\n  - name: a\n    image: oci:/srv/a\n    endpoint: http://x\n", "exactly one of endpoint"),
             ("agents:\n  - name: a\n    endpoint: http://x\n    requestHeaderAllowlist: [Host]\n", "reserved"),
             ("logging:\n  level: loud\n", "logging.level"),

@@ -23,7 +23,8 @@ struct BubblewrapDriverTests {
             command: ["/usr/bin/python3", "-c", "import time\nwhile True: time.sleep(1)"],
             environment: ["PATH": "/usr/bin"],
             filesystem: .code(code, dependencies: nil),
-            limits: SandboxLimits(memoryBytes: 64 << 20, cpuMillicores: 500, maxProcesses: 16, writableBytes: 4 << 20)
+            limits: SandboxLimits(memoryBytes: 64 << 20, cpuMillicores: 500, maxProcesses: 16, writableBytes: 4 << 20),
+            agentPort: 8080
         )
     }
 

@@ -15,7 +15,7 @@ public struct DeclaredAgent: Sendable, Equatable, Decodable {
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case name, endpoint, code, image, description, `protocol`, port, path, requestHeaderAllowlist, idleRuntimeSessionTimeout,
-            maxLifetime, environmentVariables, tags, customJWTAuthorizer
+            maxLifetime, environmentVariables, tags, customJWTAuthorizer, egress
     }
 
     /// The role ARN recorded for declared agents, which have no AWS role.
@@ -77,10 +77,19 @@ public struct DeclaredAgent: Sendable, Equatable, Decodable {
                 maxLifetime: try container.decodeIfPresent(Int.self, forKey: .maxLifetime),
                 field: "agents[\(name)]"
             )
+            let egress = try container.value(.egress, default: [String]())
+            do {
+                _ = try EgressRule.parse(egress)
+            } catch {
+                throw ConfigurationError("agents[\(name)].egress: \(error.message)")
+            }
+            var network: [String: JSONValue] = ["networkMode": .string("PUBLIC")]
+            if !egress.isEmpty { network["egressAllowlist"] = .array(egress.map { .string($0) }) }
             self.configuration = AgentRuntimeConfiguration(
                 artifact: artifact,
                 roleArn: Self.roleArn,
                 description: description,
+                networkConfiguration: .object(network),
                 protocolConfiguration: protocolConfiguration,
                 lifecycle: lifecycle,
                 environmentVariables: environment,

@@ -3,6 +3,9 @@ public struct SandboxConfiguration: Sendable, Equatable, Decodable {
     public enum Driver: String, Sendable, Equatable, Decodable {
         /// bubblewrap namespaces, seccomp and cgroups, a uid per session (Linux, run as root).
         case bubblewrap
+        /// **No isolation**: each session's agent is a plain process on the host (development on machines without
+        /// bubblewrap, such as macOS). Refused unless ``SandboxConfiguration/allowProcessDriver`` is set.
+        case process
         /// No sandboxes: code runtimes are refused; endpoint agents work as before.
         case none
     }
@@ -25,6 +28,8 @@ public struct SandboxConfiguration: Sendable, Equatable, Decodable {
     /// Sandboxes kept started and ready per agent version once it is used, so a new session's first call does not
     /// wait for a cold start (0 = none). Each goes to one session and is never reused.
     public var warmPoolSize: Int
+    /// Must be `true` for `driver: process`, which runs agents without any isolation.
+    public var allowProcessDriver: Bool
 
     public init(
         driver: Driver = .bubblewrap,
@@ -38,7 +43,8 @@ public struct SandboxConfiguration: Sendable, Equatable, Decodable {
         maxSessions: Int = 200,
         maxSessionsPerPrincipal: Int = 50,
         startTimeoutSeconds: Double = 30,
-        warmPoolSize: Int = 0
+        warmPoolSize: Int = 0,
+        allowProcessDriver: Bool = false
     ) {
         self.driver = driver
         self.bubblewrapPath = bubblewrapPath
@@ -52,11 +58,12 @@ public struct SandboxConfiguration: Sendable, Equatable, Decodable {
         self.maxSessionsPerPrincipal = maxSessionsPerPrincipal
         self.startTimeoutSeconds = startTimeoutSeconds
         self.warmPoolSize = warmPoolSize
+        self.allowProcessDriver = allowProcessDriver
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case driver, bubblewrapPath, setprivPath, uidRange, memoryMiB, cpus, maxProcesses, writableMiB, maxSessions,
-            maxSessionsPerPrincipal, startTimeoutSeconds, warmPoolSize
+            maxSessionsPerPrincipal, startTimeoutSeconds, warmPoolSize, allowProcessDriver
     }
 
     public init(from decoder: any Decoder) throws {
@@ -83,6 +90,12 @@ public struct SandboxConfiguration: Sendable, Equatable, Decodable {
         self.maxSessionsPerPrincipal = try container.value(.maxSessionsPerPrincipal, default: defaults.maxSessionsPerPrincipal)
         self.startTimeoutSeconds = try container.value(.startTimeoutSeconds, default: defaults.startTimeoutSeconds)
         self.warmPoolSize = try container.value(.warmPoolSize, default: defaults.warmPoolSize)
+        self.allowProcessDriver = try container.value(.allowProcessDriver, default: false)
+        if driver == .process && !allowProcessDriver {
+            throw ConfigurationError(
+                "sandbox.driver: process runs agents WITHOUT ANY ISOLATION (for development on machines without bubblewrap); set sandbox.allowProcessDriver: true to accept that"
+            )
+        }
         guard (32...1_048_576).contains(memoryMiB) else { throw ConfigurationError("sandbox.memoryMiB must be between 32 and 1048576") }
         guard (0.01...256).contains(cpus) else { throw ConfigurationError("sandbox.cpus must be between 0.01 and 256") }
         guard (8...1_000_000).contains(maxProcesses) else { throw ConfigurationError("sandbox.maxProcesses must be between 8 and 1000000") }

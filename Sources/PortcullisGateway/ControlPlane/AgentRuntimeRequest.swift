@@ -149,6 +149,14 @@ struct AgentRuntimeRequest {
         guard mode == "PUBLIC" || mode == "VPC" else {
             throw AgentCoreError.invalidField("networkConfiguration.networkMode", "Member must satisfy enum value set: [PUBLIC, VPC]")
         }
+        // Portcullis extension: where the sandbox may connect through its egress proxy (nowhere without it).
+        if let allowlist = try network.stringList("egressAllowlist") {
+            do {
+                _ = try EgressRule.parse(allowlist)
+            } catch {
+                throw AgentCoreError.invalidField("networkConfiguration.egressAllowlist", error.message)
+            }
+        }
         return fields.raw("networkConfiguration")!
     }
 

@@ -176,6 +176,14 @@ struct AgentArtifacts: Sendable {
             environment = summary.environmentVariables.merging(configuration.environmentVariables) { _, runtime in runtime }
             if environment["PATH"] == nil { contract["PATH"] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" }
         }
+        let egress = configuration.egressAllowlist
+        if !egress.isEmpty {
+            // The sandbox's only way out: the allowlisting CONNECT proxy on its own loopback.
+            let proxy = "http://127.0.0.1:\(EgressProxyAddress.port)"
+            for name in ["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"] { contract[name] = proxy }
+            contract["NO_PROXY"] = "localhost,127.0.0.1,::1"
+            contract["no_proxy"] = contract["NO_PROXY"]
+        }
         environment.merge(contract) { _, contractValue in contractValue }
         if configuration.protocolConfiguration.serverProtocol == .a2a {
             // The SDK's serve_a2a binds A2A_PORT and advertises AGENTCORE_RUNTIME_URL in the agent card: the URL
@@ -199,7 +207,8 @@ struct AgentArtifacts: Sendable {
             filesystem: filesystem,
             limits: limits,
             port: configuration.protocolConfiguration.agentPort,
-            lifecycle: configuration.lifecycle
+            lifecycle: configuration.lifecycle,
+            egress: egress
         )
     }
 

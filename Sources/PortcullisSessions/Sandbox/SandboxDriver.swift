@@ -50,13 +50,16 @@ public struct SandboxSpecification: Sendable {
     public var environment: [String: String]
     public var filesystem: SandboxFilesystem
     public var limits: SandboxLimits
+    /// The port the agent listens on (drivers that forward or share ports need it).
+    public var agentPort: Int
 
-    public init(id: String, command: [String], environment: [String: String], filesystem: SandboxFilesystem, limits: SandboxLimits) {
+    public init(id: String, command: [String], environment: [String: String], filesystem: SandboxFilesystem, limits: SandboxLimits, agentPort: Int) {
         self.id = id
         self.command = command
         self.environment = environment
         self.filesystem = filesystem
         self.limits = limits
+        self.agentPort = agentPort
     }
 }
 

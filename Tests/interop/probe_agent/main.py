@@ -70,6 +70,31 @@ def act(body, headers):
             with socket.create_connection((body["host"], body["port"]), timeout=2):
                 return True
         return attempt(connect)
+    if action == "tunnel":
+        # Through the egress proxy named by HTTPS_PROXY: CONNECT target, then a line to the echo server there.
+        def tunnel():
+            proxy = os.environ.get("HTTPS_PROXY", "")
+            host, port = proxy.removeprefix("http://").rstrip("/").rsplit(":", 1)
+            with socket.create_connection((host, int(port)), timeout=5) as connection:
+                connection.sendall(("%s %s HTTP/1.1\r\nHost: %s\r\n\r\n" % (body.get("method", "CONNECT"), body["target"], body["target"])).encode())
+                head = b""
+                while b"\r\n\r\n" not in head:
+                    chunk = connection.recv(4096)
+                    if not chunk:
+                        break
+                    head += chunk
+                status = int(head.split(b" ", 2)[1]) if head.startswith(b"HTTP/1.1 ") else 0
+                if status != 200:
+                    return {"status": status, "reason": head.split(b"\r\n\r\n", 1)[-1].decode(errors="replace").strip()}
+                connection.sendall(b"hello through the tunnel\n")
+                reply = b""
+                while not reply.endswith(b"\n"):
+                    chunk = connection.recv(4096)
+                    if not chunk:
+                        break
+                    reply += chunk
+                return {"status": status, "reply": reply.decode().strip()}
+        return attempt(tunnel)
     if action == "resolve":
         try:
             socket.getaddrinfo(body["host"], 443)
