@@ -41,9 +41,12 @@ if [ "${SKIP_BUILD:-0}" != 1 ]; then
 fi
 
 PIDS=()
-stop_all() { for pid in "${PIDS[@]:-}"; do [ -n "$pid" ] && kill "$pid" 2>/dev/null; done; wait 2>/dev/null || true; }
+stop_all() { for pid in "${PIDS[@]:-}"; do if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; fi; done; wait 2>/dev/null || true; }
 trap stop_all EXIT
 
+for port in $GATEWAY_PORT $AGENT_PORT $((AGENT_PORT + 1)); do
+  if curl -s -o /dev/null "http://127.0.0.1:$port/"; then echo "port $port is in use: stop what listens there first" >&2; exit 1; fi
+done
 rm -rf "$RUN" && mkdir -p "$RUN" "$RESULTS_DIR"
 chmod 711 "$RUN"
 
@@ -67,16 +70,19 @@ agents:
 CONF
 }
 
+GATEWAY_PID=""
 start_gateway() {
   "$BIN" serve --config "$RUN/portcullis.yaml" 2>> "$RUN/portcullis.log" &
-  PIDS+=($!)
-  until curl -sf -o /dev/null "http://127.0.0.1:$GATEWAY_PORT/ping"; do sleep 0.1; done
+  GATEWAY_PID=$!
+  PIDS+=("$GATEWAY_PID")
+  until curl -sf -o /dev/null "http://127.0.0.1:$GATEWAY_PORT/ping"; do
+    kill -0 "$GATEWAY_PID" 2>/dev/null || { log "the gateway did not start: see $RUN/portcullis.log"; exit 1; }
+    sleep 0.1
+  done
 }
 
 stop_gateway() {
-  local pid=${PIDS[-1]}
-  kill "$pid"; wait "$pid" 2>/dev/null || true
-  unset 'PIDS[-1]'
+  kill "$GATEWAY_PID"; wait "$GATEWAY_PID" 2>/dev/null || true
 }
 
 write_config 0
@@ -90,7 +96,9 @@ STOP="http://127.0.0.1:$GATEWAY_PORT/runtimes/$ENCODED/stopruntimesession"
 new_session='bench-$(cat /proc/sys/kernel/random/uuid)'
 call() { curl -sf -o /dev/null -X POST "$INVOKE" -H "Authorization: Bearer $KEY" -H "X-Amzn-Bedrock-AgentCore-Runtime-Session-Id: $1" -d '{}'; }
 
-PORT=$AGENT_PORT python3 "$HERE/agents/minimal/main.py" &
+# The interpreter the sandboxes run (the host's, not a version manager's shim on PATH).
+PYTHON=/usr/bin/python3.11
+PORT=$AGENT_PORT "$PYTHON" "$HERE/agents/minimal/main.py" &
 PIDS+=($!)
 until curl -sf -o /dev/null "http://127.0.0.1:$AGENT_PORT/ping"; do sleep 0.05; done
 
@@ -98,7 +106,7 @@ log "cold start: $RUNS new sessions, the agent by hand, curl alone"
 call "bench-warmup-$(cat /proc/sys/kernel/random/uuid)"
 hyperfine -N --runs "$RUNS" --warmup 3 --export-json "$RUN/curl.json" \
   "curl -sf -o /dev/null -X POST -d {} http://127.0.0.1:$AGENT_PORT/invocations" >&2
-hyperfine --runs "$RUNS" --warmup 2 --export-json "$RUN/cold-by-hand.json" "PORT=$((AGENT_PORT + 1)) $HERE/agents/cold_by_hand.sh" >&2
+hyperfine --runs "$RUNS" --warmup 2 --export-json "$RUN/cold-by-hand.json" "PORT=$((AGENT_PORT + 1)) PYTHON=$PYTHON $HERE/agents/cold_by_hand.sh" >&2
 hyperfine --runs "$RUNS" --export-json "$RUN/cold-portcullis.json" \
   "curl -sf -o /dev/null -X POST '$INVOKE' -H 'Authorization: Bearer $KEY' -H \"X-Amzn-Bedrock-AgentCore-Runtime-Session-Id: $new_session\" -d '{}'" >&2
 
@@ -198,7 +206,7 @@ lines = [
     "",
     f"Warm overhead at p50: {through['p50'] - direct['p50']:.3f} ms (non-2xx: {direct['non2xx']} direct, {through['non2xx']} through).",
     "",
-    f"Idle sessions: {idle['sessions']} opened in {idle['openSeconds']} s (4 at a time), {idle['active']} active afterwards, "
+    f"Idle sessions: {idle['sessions']} opened in {idle['openSeconds']} s (4 at a time); {idle['active']} active afterwards (with the earlier phases' sessions), "
     f"{idle['openFailures']} failed; host memory {idle['memoryKiB'] / 1024:.0f} MiB in all, "
     f"{idle['memoryKiB'] / idle['sessions'] / 1024:.1f} MiB per session; a second call to each: {idle['recallSeconds']} s, {idle['recallFailures']} failed.",
     "",

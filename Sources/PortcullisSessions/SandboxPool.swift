@@ -36,7 +36,8 @@ final class SandboxPool: Sendable {
         self.start = start
     }
 
-    /// A ready sandbox of this agent version, if the pool has one; the pool is refilled in the background.
+    /// A ready sandbox of this agent version, if the pool has one. Call ``refill(_:)`` once the session has its
+    /// sandbox, so refilling does not compete with a cold start for the CPU.
     func take(_ agent: SandboxedAgent) -> (any Sandbox)? {
         guard size > 0 else { return nil }
         let key = Key(runtimeId: agent.runtimeId, version: agent.version)
@@ -53,7 +54,6 @@ final class SandboxPool: Sendable {
             return (taken, dead)
         }
         destroyLater(dead)
-        refill(key)
         return taken
     }
 
@@ -96,15 +96,19 @@ final class SandboxPool: Sendable {
     /// Ready sandboxes now, for tests and metrics.
     var readyCount: Int { pools.withLock { $0.values.reduce(0) { $0 + $1.ready.count } } }
 
-    private func refill(_ key: Key) {
-        let (agent, missing) = pools.withLock { pools -> (SandboxedAgent?, Int) in
-            guard var pool = pools[key] else { return (nil, 0) }
+    /// Starts sandboxes in the background until the version's pool is full again.
+    func refill(_ agent: SandboxedAgent) {
+        guard size > 0 else { return }
+        let key = Key(runtimeId: agent.runtimeId, version: agent.version)
+        // The pool exists while the version is in use (``take(_:)`` made it); a drained one is not refilled.
+        let missing = pools.withLock { pools -> Int in
+            guard var pool = pools[key] else { return 0 }
             let missing = max(0, size - pool.ready.count - pool.starting)
             pool.starting += missing
+            pool.agent = agent
             pools[key] = pool
-            return (pool.agent, missing)
+            return missing
         }
-        guard let agent else { return }
         for _ in 0..<missing {
             let ticket = nextStart.add(1, ordering: .relaxed).newValue
             let task = Task {

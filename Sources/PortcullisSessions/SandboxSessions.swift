@@ -264,6 +264,7 @@ public final class SandboxSessions: Sendable {
             } else {
                 result = await starter.start(agent, sessionId: sessionId)
             }
+            pool.refill(agent)
             let running = entries.withLock { entries -> (kept: Bool, entry: Entry?) in
                 guard let entry = entries[key] else { return (false, nil) }
                 switch result {

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Glibc
 import NIOCore
 import NIOHTTP1
@@ -109,6 +110,24 @@ struct SandboxTests {
             // What deleting the runtime does: its sessions end and its pool is drained.
             await sandboxes.stopAll(runtimeId: try #require(arn.split(separator: "/").last.map(String.init)))
             #expect(sandboxes.pooledCount == 0 && sandboxes.count == 0)
+        }
+    }
+
+    @Test("a second gateway process on the same data directory does not touch the first one's sandboxes")
+    func secondGatewayOnOneDataDirectory() async throws {
+        try await Self.withProbe { gateway, arn in
+            let session = Self.session("o")
+            let before = try await Self.probe(gateway, arn, session: session, ["action": "echo"])
+            #expect(before.status == 200)
+            do {
+                _ = try await Gateway(configuration: gateway.gateway.configuration, logger: Logger(label: "second"))
+                Issue.record("a second gateway with sandboxed agents started on the same data directory")
+            } catch {
+                #expect("\(error)".contains("another gateway process runs the sandboxes of this data directory"), "\(error)")
+            }
+            let after = try await Self.probe(gateway, arn, session: session, ["action": "echo"])
+            #expect(after.status == 200, "the first gateway's session survived: \(after.json)")
+            #expect(after.json["pid"] as? Int == before.json["pid"] as? Int, "the same sandbox")
         }
     }
 

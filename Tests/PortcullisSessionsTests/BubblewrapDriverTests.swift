@@ -48,7 +48,9 @@ struct BubblewrapDriverTests {
         let members = cgroup.processes()
         #expect(!members.isEmpty)
         #expect(!sandbox.hasExited)
-        // The first gateway "crashed": a new one with the same instance cleans up before serving.
+        // The first gateway "crashed" (and its claim on the state went with its process): a new one with the same
+        // instance cleans up before serving.
+        first.stateLock.release()
         let second = try Self.driver(instance: instance, state: code + "-state")
         await second.removeLeftovers()
         #expect(!cgroup.exists)

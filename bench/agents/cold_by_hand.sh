@@ -3,7 +3,8 @@
 # POST /invocations, then stopped. hyperfine times the whole script, as it times a new session's first call.
 set -euo pipefail
 PORT=${PORT:-19190}
-PORT=$PORT python3 "$(dirname "$0")/minimal/main.py" &
+PYTHON=${PYTHON:-/usr/bin/python3.11}
+PORT=$PORT "$PYTHON" "$(dirname "$0")/minimal/main.py" &
 agent=$!
 trap 'kill $agent 2>/dev/null; wait $agent 2>/dev/null || true' EXIT
 until curl -sf -o /dev/null -X POST -d '{}' "http://127.0.0.1:$PORT/invocations"; do sleep 0.002; done

@@ -32,6 +32,7 @@ public final class BubblewrapDriver: SandboxDriver {
     let users: SandboxUserPool
     let filter: SeccompFilter
     let logger: Logger
+    let stateLock: SandboxStateLock
 
     /// At most this many entries at the top of an agent's code directory (each is a bind mount).
     public static let maxCodeEntries = 256
@@ -51,6 +52,8 @@ public final class BubblewrapDriver: SandboxDriver {
         // A sandbox's init outlives bubblewrap by a moment when both are killed; as the subreaper the gateway
         // inherits and reaps it (the host's init may take its time, leaving a zombie of the session's uid).
         _ = pcs_become_subreaper()
+        // Claimed before anything of the state is touched: another gateway's sessions are not leftovers.
+        let stateLock = try SandboxStateLock(stateDirectory: configuration.stateDirectory)
         let cgroups = try CgroupHierarchy.detect(instance: configuration.instance)
         // Proves the tree can be made; it is made again (idempotently) by each start and removed at shutdown, so a
         // gateway that never runs a sandbox leaves nothing in the cgroup file systems.
@@ -65,6 +68,7 @@ public final class BubblewrapDriver: SandboxDriver {
         } catch {
             throw SandboxError(.unavailable, "cannot create \(configuration.stateDirectory): \(error.localizedDescription)")
         }
+        self.stateLock = stateLock
         self.configuration = configuration
         self.cgroups = cgroups
         self.users = try SandboxUserPool(range: configuration.uids)
@@ -89,6 +93,7 @@ public final class BubblewrapDriver: SandboxDriver {
 
     public func shutdown() async {
         cgroups.removeTree()
+        stateLock.release()
     }
 
     public func start(_ specification: SandboxSpecification) async throws(SandboxError) -> any Sandbox {

@@ -18,6 +18,7 @@ public final class ProcessDriver: SandboxDriver {
     let setpriv: String
     let logger: Logger
     private let portsInUse = Mutex<Set<Int>>([])
+    private let stateLock: SandboxStateLock
 
     public init(stateDirectory: String, setpriv: String = "/usr/bin/setpriv", logger: Logger) throws(SandboxError) {
         do {
@@ -28,6 +29,7 @@ public final class ProcessDriver: SandboxDriver {
         if geteuid() == 0, access(setpriv, X_OK) != 0 {
             throw SandboxError(.unavailable, "the process driver runs agents as nobody when the gateway is root, which needs \(setpriv) (util-linux)")
         }
+        self.stateLock = try SandboxStateLock(stateDirectory: stateDirectory)
         self.stateDirectory = stateDirectory
         self.setpriv = setpriv
         self.logger = logger
@@ -119,7 +121,9 @@ public final class ProcessDriver: SandboxDriver {
         }
     }
 
-    public func shutdown() async {}
+    public func shutdown() async {
+        stateLock.release()
+    }
 }
 
 /// One agent process of the ``ProcessDriver``.

@@ -10,16 +10,16 @@ ANSWER = json.dumps({"result": "ok"}).encode()
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body leave in one write, without Nagle's delay (else every keep-alive answer waits ~40 ms for
+    # the client's delayed ACK).
+    disable_nagle_algorithm = True
 
     def log_message(self, *args):
         pass
 
     def answer(self, body):
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body)
+        self.wfile.write(head + body)
 
     def do_GET(self):
         self.answer(b'{"status": "Healthy"}')
