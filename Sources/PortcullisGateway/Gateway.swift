@@ -50,6 +50,7 @@ public struct Gateway: Sendable {
     let upstream: UpstreamClient
     let connections = ConnectionRegistry()
     let advertisedURL: AdvertisedGatewayURL
+    let audit: AuditLog
     let idempotency: IdempotencyGuard
     let logger: Logger
 
@@ -112,6 +113,8 @@ public struct Gateway: Sendable {
             logger.error("no key-encryption key is loaded: SigV4 access keys cannot be verified; see docs/operations.md (key ring)")
         }
         let dataDirectory = URL(fileURLWithPath: configuration.store.dataDirectory).standardizedFileURL.path
+        let audit = AuditLog(store: store, logger: logger)
+        self.audit = audit
         let advertisedURL = AdvertisedGatewayURL(configured: configuration.server.publicURL)
         self.advertisedURL = advertisedURL
         let artifacts = AgentArtifacts(
@@ -123,7 +126,7 @@ public struct Gateway: Sendable {
         )
         self.resolver = RuntimeResolver(store: store, names: configuration.resources, artifacts: artifacts, logger: logger)
         self.sessions = await Self.makeSessions(
-            configuration, artifacts: artifacts, recorder: StoreSessionRecorder(store: store, logger: logger), clock: clock, logger: logger
+            configuration, artifacts: artifacts, recorder: StoreSessionRecorder(store: store, audit: audit, logger: logger), clock: clock, logger: logger
         )
         self.deployer = AgentDeployer(
             store: store,
@@ -257,6 +260,7 @@ public struct Gateway: Sendable {
             access: access,
             names: configuration.resources,
             baseURL: baseURL,
+            audit: audit,
             logger: logger
         )
 
@@ -294,12 +298,13 @@ public struct Gateway: Sendable {
                 idempotency: idempotency,
                 names: configuration.resources,
                 maxBodyBytes: configuration.limits.maxControlPlaneBodyBytes,
+                audit: audit,
                 logger: logger
             ).register(on: router)
             SessionsController(
                 gate: AdministratorGate(
                     authenticators: authenticators, access: access, registry: registry, names: configuration.resources,
-                    maxBodyBytes: configuration.limits.maxControlPlaneBodyBytes, logger: logger
+                    maxBodyBytes: configuration.limits.maxControlPlaneBodyBytes, audit: audit, logger: logger
                 ),
                 store: store,
                 sandboxes: sessions.sandboxes,
@@ -347,12 +352,15 @@ public struct Gateway: Sendable {
             PolicyReloadService(
                 policies: policies,
                 log: decisionLog,
+                audit: audit,
                 interval: configuration.policies.reloadIntervalSeconds > 0
                     ? .milliseconds(Int64(configuration.policies.reloadIntervalSeconds * 1000)) : nil,
                 logger: logger
             ),
             // The decision log goes to the store every second, and once more at shutdown.
             PeriodicService(interval: .seconds(1), tick: { await decisionLog.flush() }, final: { await decisionLog.flush() }),
+            // The audit trail too; its last flush comes after the sessions' ends (services stop in reverse order).
+            PeriodicService(interval: .seconds(1), tick: { [audit] in await audit.flush() }, final: { [audit] in await audit.flush() }),
             MaintenanceService(
                 sessions: sessions.directory,
                 upstream: upstream,
@@ -364,6 +372,8 @@ public struct Gateway: Sendable {
                 decisionRetention: TimeInterval(configuration.policies.decisionRetentionDays) * 86_400,
                 sessionUsage: store,
                 usageRetention: TimeInterval(configuration.sessions.usageRetentionDays) * 86_400,
+                audit: store,
+                auditRetention: TimeInterval(configuration.audit.retentionDays) * 86_400,
                 idempotency: idempotency,
                 interval: .seconds(30),
                 logger: logger

@@ -279,7 +279,7 @@ public final class SandboxSessions: Sendable {
                     lastActivity: now, lastPing: now, inFlight: 0, lifecycle: agent.lifecycle, memory: MemoryMeter(startedAt: now)
                 )
                 if running.kept {
-                    records?.add([entry.record(key: key, sandbox: sandbox, driver: driver.name, cpuSeconds: 0, at: clock.now(), ended: nil)])
+                    records?.started(entry.record(key: key, sandbox: sandbox, driver: driver.name, cpuSeconds: 0, at: clock.now(), ended: nil))
                 } else {
                     // The session was ended (runtime deleted, gateway stopping) while its sandbox started.
                     await end(entry, sandbox, key: key, reason: .shutdown)
@@ -417,7 +417,7 @@ public final class SandboxSessions: Sendable {
         }
         guard due else { return }
         let active = activeSessions().map(\.record)
-        if !active.isEmpty { records.add(active) }
+        if !active.isEmpty { records.checkpoint(active) }
     }
 
     // MARK: - Starting and ending sandboxes
@@ -427,7 +427,7 @@ public final class SandboxSessions: Sendable {
         let usage = await sandbox.destroy()
         var record = entry.record(key: key, sandbox: sandbox, driver: driver.name, cpuSeconds: usage.cpuSeconds, at: clock.now(), ended: reason)
         record.usage.peakMemoryBytes = max(record.usage.peakMemoryBytes, usage.peakMemoryBytes)
-        await records?.write([record])
+        await records?.ended(record)
         logger.info(
             "session ended",
             metadata: [

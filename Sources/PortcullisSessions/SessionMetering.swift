@@ -1,9 +1,20 @@
 public import Foundation
 public import PortcullisCore
 
-/// Where sessions' records go (the store). Called off the request path; a failure is the recorder's to log.
+/// Where sessions' records go (the store, and the audit log for starts and ends). Called off the request path; a
+/// failure is the recorder's to log.
 public protocol SessionRecorder: Sendable {
+    /// Checkpoints of running sessions.
     func record(_ sessions: [SessionRecord]) async
+    /// A session's first record, once its sandbox runs.
+    func started(_ session: SessionRecord) async
+    /// A session's final record.
+    func ended(_ session: SessionRecord) async
+}
+
+extension SessionRecorder {
+    public func started(_ session: SessionRecord) async { await record([session]) }
+    public func ended(_ session: SessionRecord) async { await record([session]) }
 }
 
 /// A call's traffic through its session, reported when the call ends.
@@ -52,29 +63,44 @@ struct MemoryMeter: Sendable {
     }
 }
 
-/// Hands records to the recorder: starts and checkpoints in order, off the caller's path (``add(_:)``); a
-/// session's end at once (``write(_:)``), so whoever ended it reads the final record. The recorder must keep an
-/// ended record over a late checkpoint (the store does). ``close()`` waits until everything added is written.
+/// Hands records to the recorder: starts and checkpoints in order, off the caller's path (``started(_:)``,
+/// ``checkpoint(_:)``); a session's end at once (``ended(_:)``), so whoever ended it reads the final record. The
+/// recorder must keep an ended record over a late checkpoint (the store does). ``close()`` waits until everything
+/// queued is written.
 final class RecordQueue: Sendable {
+    private enum Item: Sendable {
+        case started(SessionRecord)
+        case checkpoint([SessionRecord])
+    }
+
     private let recorder: any SessionRecorder
-    private let continuation: AsyncStream<[SessionRecord]>.Continuation
+    private let continuation: AsyncStream<Item>.Continuation
     private let writer: Task<Void, Never>
 
     init(_ recorder: any SessionRecorder) {
         self.recorder = recorder
-        let (stream, continuation) = AsyncStream<[SessionRecord]>.makeStream()
+        let (stream, continuation) = AsyncStream<Item>.makeStream()
         self.continuation = continuation
         writer = Task {
-            for await batch in stream { await recorder.record(batch) }
+            for await item in stream {
+                switch item {
+                case .started(let record): await recorder.started(record)
+                case .checkpoint(let records): await recorder.record(records)
+                }
+            }
         }
     }
 
-    func add(_ records: [SessionRecord]) {
-        continuation.yield(records)
+    func started(_ record: SessionRecord) {
+        continuation.yield(.started(record))
     }
 
-    func write(_ records: [SessionRecord]) async {
-        await recorder.record(records)
+    func checkpoint(_ records: [SessionRecord]) {
+        continuation.yield(.checkpoint(records))
+    }
+
+    func ended(_ record: SessionRecord) async {
+        await recorder.ended(record)
     }
 
     func close() async {

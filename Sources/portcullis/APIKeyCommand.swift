@@ -22,13 +22,15 @@ struct APIKeyCommand: AsyncParsableCommand {
 
         func run() async throws {
             let logger = LoggingSetup.logger(level: "warning")
-            let service = APIKeyService(store: try store.openStore(logger: logger))
+            let opened = try store.openStore(logger: logger)
+            let service = APIKeyService(store: opened)
             let issued: APIKeyService.IssuedKey
             do {
                 issued = try await service.issue(name: key.name, agents: key.agent, administrator: key.admin, expiresAt: try key.expiresAt())
             } catch let error as AgentCoreError {
                 throw ValidationError(error.fields.first?.message ?? error.message)
             }
+            try await CommandAudit.credentialChange("CreateApiKey", id: issued.record.id, name: key.name, admin: key.admin, store: opened)
             if key.json {
                 var object = CredentialListing.members(issued.record, now: Date())
                 object["id"] = issued.record.id
@@ -80,9 +82,11 @@ struct APIKeyCommand: AsyncParsableCommand {
 
         func run() async throws {
             let logger = LoggingSetup.logger(level: "warning")
-            guard try await APIKeyService(store: try store.openStore(logger: logger)).revoke(id: id) else {
+            let opened = try store.openStore(logger: logger)
+            guard try await APIKeyService(store: opened).revoke(id: id) else {
                 throw ValidationError("No API key with id \(id)")
             }
+            try await CommandAudit.credentialChange("RevokeApiKey", id: id, store: opened)
             print("API key \(id) revoked.")
         }
     }

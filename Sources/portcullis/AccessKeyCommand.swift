@@ -25,7 +25,8 @@ struct AccessKeyCommand: AsyncParsableCommand {
 
         func run() async throws {
             let logger = LoggingSetup.logger(level: "warning")
-            let service = AccessKeyService(store: try store.openStore(logger: logger), keyRing: try store.loadKeyRing())
+            let opened = try store.openStore(logger: logger)
+            let service = AccessKeyService(store: opened, keyRing: try store.loadKeyRing())
             let issued: AccessKeyService.IssuedKey
             do {
                 issued = try await service.issue(
@@ -40,6 +41,7 @@ struct AccessKeyCommand: AsyncParsableCommand {
             } catch let error as SecretsError where error.code == .sealed {
                 throw ValidationError("No key-encryption key is loaded, so the secret cannot be stored: run `portcullis keys generate` first")
             }
+            try await CommandAudit.credentialChange("CreateAccessKey", id: issued.record.id, name: key.name, admin: key.admin, store: opened)
             if key.json {
                 var object = CredentialListing.members(issued.record, now: Date())
                 object["accessKeyId"] = issued.record.id
@@ -93,10 +95,12 @@ struct AccessKeyCommand: AsyncParsableCommand {
 
         func run() async throws {
             let logger = LoggingSetup.logger(level: "warning")
-            let service = AccessKeyService(store: try store.openStore(logger: logger), keyRing: try store.loadKeyRing())
+            let opened = try store.openStore(logger: logger)
+            let service = AccessKeyService(store: opened, keyRing: try store.loadKeyRing())
             guard try await service.revoke(id: id) else {
                 throw ValidationError("No access key with id \(id)")
             }
+            try await CommandAudit.credentialChange("RevokeAccessKey", id: id, store: opened)
             print("Access key \(id) revoked.")
         }
     }

@@ -75,11 +75,8 @@ struct AdminClient {
         return set.isEmpty ? "" : "?" + set.joined(separator: "&")
     }
 
-    /// `--since`/`--until`: an ISO 8601 time, or a duration back from now (`90d`, `12h`, `30m`, `3600s`).
+    /// `--since`/`--until` (see ``CredentialOptions/pastDate(_:option:)``) as the API takes it.
     static func time(_ text: String?, option: String) throws -> String? {
-        guard let text else { return nil }
-        if (try? Date(text, strategy: .iso8601)) != nil { return text }
-        let seconds = try CredentialOptions.parseDuration(text, option: option)
-        return Date().addingTimeInterval(-seconds).formatted(.iso8601)
+        try CredentialOptions.pastDate(text, option: option)?.formatted(.iso8601)
     }
 }

@@ -23,6 +23,13 @@ struct CredentialOptions: ParsableArguments {
         try expiresIn.map { Date().addingTimeInterval(try Self.parseDuration($0)) }
     }
 
+    /// A time option: an ISO 8601 time, or a duration back from now (`90d`, `12h`, `30m`, `3600s`).
+    static func pastDate(_ text: String?, option: String) throws -> Date? {
+        guard let text else { return nil }
+        if let date = try? Date(text, strategy: .iso8601) { return date }
+        return Date().addingTimeInterval(-(try parseDuration(text, option: option)))
+    }
+
     static func parseDuration(_ text: String, option: String = "--expires-in") throws -> TimeInterval {
         guard let unit = text.last, let value = Double(text.dropLast()), value > 0 else {
             throw ValidationError("\(option) takes a number and a unit: 90d, 12h, 30m or 3600s")

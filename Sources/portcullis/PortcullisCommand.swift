@@ -10,7 +10,7 @@ struct PortcullisCommand: AsyncParsableCommand {
         abstract: "A self-hosted, identity-first gateway and session runtime for AI agents, compatible with the AgentCore API.",
         subcommands: [
             ServeCommand.self, DevCommand.self, LoginCommand.self, LogoutCommand.self, InvokeCommand.self, APIKeyCommand.self,
-            AccessKeyCommand.self, KeysCommand.self, PolicyCommand.self, SessionsCommand.self, UsageCommand.self, EchoAgentCommand.self,
+            AccessKeyCommand.self, KeysCommand.self, PolicyCommand.self, SessionsCommand.self, UsageCommand.self, AuditCommand.self, EchoAgentCommand.self,
         ]
     )
 

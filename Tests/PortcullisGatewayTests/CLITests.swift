@@ -52,6 +52,13 @@ struct CLITests {
         let invalid = try await ExternalProcess.run(binary, ["apikey", "create", "--data", directory.path, "--name", "x", "--agent", "bad-name"])
         #expect(invalid.status != 0)
         #expect(invalid.error.contains("bad-name"))
+
+        // Both changes are in the audit log, by the OS user, without the secret.
+        let audit = try await ExternalProcess.run(binary, ["audit", "query", "--data", directory.path, "--kind", "credential.change", "--json"])
+        let events = try audit.output.split(separator: "\n").map { try TestGateway.json(String($0)) }
+        #expect(events.map { $0["action"] as? String } == ["CreateApiKey", "RevokeApiKey"], "\(audit.output)\(audit.error)")
+        #expect(events.allSatisfy { ($0["details"] as? [String: Any])?["credentialId"] as? String == id && ($0["principal"] as? String)?.hasPrefix("os-user:") == true })
+        #expect(!audit.output.contains(key["apiKey"] as! String))
     }
 
     @Test("keys generate, then accesskey create, list and revoke; no key ring, no access keys", .enabled(if: binary != nil, "build the portcullis product first"))

@@ -65,6 +65,13 @@ struct MeteringTests {
             #expect(memory < 0.125 * 60, "not more than the floor over the session's life: \(usage)")
             #expect((usage["peakMemoryBytes"] ?? 0) > Double(4 << 20), "the Python agent's resident memory: \(usage)")
 
+            // The session's start and end are in the audit log, the end with its reason.
+            await gateway.gateway.audit.flush()
+            let lifecycle = try await gateway.gateway.store.auditRecords(AuditQuery(kinds: [.sessionStarted, .sessionEnded], agentRuntimeId: runtimeId))
+            let busyEvents = lifecycle.filter { $0.event.details["runtimeSessionId"]?.stringValue == busy }.map(\.event)
+            #expect(busyEvents.map(\.kind) == [.sessionStarted, .sessionEnded], "\(lifecycle.map(\.event))")
+            #expect(busyEvents.last?.details["reason"]?.stringValue == "stopped")
+
             try await gateway.gateway.sessions.sandboxes?.stop(runtimeId: runtimeId, sessionId: idle, principalId: nil)
             let idleRecord = try #require(try await gateway.gateway.store.latestSession(runtimeId: runtimeId, sessionId: idle))
             #expect(idleRecord.usage.bytesOut == idleOut && idleRecord.usage.invocations == 1)

@@ -13,6 +13,7 @@ public struct GatewayConfiguration: Sendable, Equatable, Decodable {
     public var sandbox: SandboxConfiguration
     public var artifacts: ArtifactsConfiguration
     public var logging: LoggingConfiguration
+    public var audit: AuditConfiguration
     public var agents: [DeclaredAgent]
     /// Set only by `portcullis dev`; never read from a file.
     public var development: DevelopmentSettings?
@@ -30,6 +31,7 @@ public struct GatewayConfiguration: Sendable, Equatable, Decodable {
         sandbox: SandboxConfiguration = SandboxConfiguration(),
         artifacts: ArtifactsConfiguration = ArtifactsConfiguration(),
         logging: LoggingConfiguration = LoggingConfiguration(),
+        audit: AuditConfiguration = AuditConfiguration(),
         agents: [DeclaredAgent] = [],
         development: DevelopmentSettings? = nil
     ) {
@@ -45,6 +47,7 @@ public struct GatewayConfiguration: Sendable, Equatable, Decodable {
         self.sandbox = sandbox
         self.artifacts = artifacts
         self.logging = logging
+        self.audit = audit
         self.agents = agents
         self.development = development
     }
@@ -53,7 +56,7 @@ public struct GatewayConfiguration: Sendable, Equatable, Decodable {
     public static let defaultResourceNames = ResourceNames(region: "us-east-1", accountId: "123456789012")
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case server, store, resources, limits, upstream, sessions, auth, keyRing, policies, sandbox, artifacts, logging, agents
+        case server, store, resources, limits, upstream, sessions, auth, keyRing, policies, sandbox, artifacts, logging, audit, agents
     }
 
     public init(from decoder: any Decoder) throws {
@@ -72,6 +75,7 @@ public struct GatewayConfiguration: Sendable, Equatable, Decodable {
         self.sandbox = try container.value(.sandbox, default: SandboxConfiguration())
         self.artifacts = try container.value(.artifacts, default: ArtifactsConfiguration())
         self.logging = try container.value(.logging, default: LoggingConfiguration())
+        self.audit = try container.value(.audit, default: AuditConfiguration())
         self.agents = try container.value(.agents, default: [])
         self.development = nil
         try validate()

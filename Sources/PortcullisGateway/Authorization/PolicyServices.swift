@@ -1,6 +1,7 @@
 import Cedar
 import Foundation
 import Logging
+import PortcullisCore
 import PortcullisPolicy
 import ServiceLifecycle
 import UnixSignals
@@ -11,6 +12,7 @@ import UnixSignals
 struct PolicyReloadService: Service {
     let policies: PolicyDirectory
     let log: DecisionLog
+    let audit: AuditLog
     let interval: Duration?
     let logger: Logger
 
@@ -47,10 +49,17 @@ struct PolicyReloadService: Service {
         case .activated(let digest):
             await log.save(policies.engine.current, at: Date())
             logger.notice("policies reloaded", metadata: ["digest": "\(digest)", "policies": "\(policies.engine.current.policies.policies.count)"])
+            audit.record(AuditEvent(time: Date(), kind: .policyReload, outcome: "success", details: ["digest": .string(digest)]))
         case .refused(let problems):
             for problem in problems {
                 logger.error("policy refused; the previous set stays in force", metadata: ["problem": "\(problem)"])
             }
+            audit.record(
+                AuditEvent(
+                    time: Date(), kind: .policyReload, outcome: "failure",
+                    details: ["problems": .array(problems.prefix(20).map { .string("\($0)") }), "inForce": .string(policies.status.activeDigest)]
+                )
+            )
         }
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import Crypto
 import HTTPTypes
 import Hummingbird
@@ -15,6 +16,7 @@ struct AdministratorGate: Sendable {
     let registry: AgentRuntimeRegistry
     let names: ResourceNames
     let maxBodyBytes: Int
+    let audit: AuditLog
     let logger: Logger
 
     /// Reads the (bounded) body — SigV4 signs its hash — and authenticates the caller.
@@ -26,6 +28,7 @@ struct AdministratorGate: Sendable {
             principal = try await authenticators.authenticate(try InboundCredential.extract(from: facts))
         } catch {
             logger.info("control-plane authentication failed", metadata: ["reason": "\(error.failure.rawValue)", "detail": "\(error.detail ?? "")"])
+            audit.record(AuditEvent(time: Date(), kind: .authenticationFailed, outcome: "failure", details: ["reason": .string(error.failure.rawValue), "surface": .string("admin")]))
             throw error.error
         }
         return (principal, body)

@@ -19,6 +19,7 @@ struct ControlPlaneController: Sendable {
     let idempotency: IdempotencyGuard
     let names: ResourceNames
     let maxBodyBytes: Int
+    let audit: AuditLog
     let logger: Logger
 
     func register(on router: Router<GatewayRequestContext>) {
@@ -238,7 +239,9 @@ struct ControlPlaneController: Sendable {
     // MARK: - Helpers
 
     private var gate: AdministratorGate {
-        AdministratorGate(authenticators: authenticators, access: access, registry: registry, names: names, maxBodyBytes: maxBodyBytes, logger: logger)
+        AdministratorGate(
+            authenticators: authenticators, access: access, registry: registry, names: names, maxBodyBytes: maxBodyBytes, audit: audit, logger: logger
+        )
     }
 
     private func authenticate(_ request: Request) async throws -> (principal: Principal, body: ByteBuffer) {
@@ -276,10 +279,20 @@ struct ControlPlaneController: Sendable {
         return name
     }
 
+    /// Logs and audits a change; `resource` is the runtime id, or `runtime id/endpoint name`.
     private func audit(_ operation: String, _ principal: Principal, _ resource: String) {
         logger.notice(
             "control-plane change",
             metadata: ["operation": "\(operation)", "principal": "\(principal.id)", "resource": "\(resource)"]
+        )
+        var details: [String: JSONValue] = ["resource": .string(resource)]
+        let parts = resource.split(separator: "/", maxSplits: 1)
+        if parts.count == 2 { details["endpoint"] = .string(String(parts[1])) }
+        gate.audit.record(
+            AuditEvent(
+                time: Date(), kind: .controlPlaneChange, principal: principal.id, agentRuntimeId: parts.first.map(String.init), action: operation,
+                outcome: "success", details: details
+            )
         )
     }
 

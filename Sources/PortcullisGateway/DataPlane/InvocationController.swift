@@ -311,7 +311,13 @@ struct InvocationController: Sendable {
         let status = HTTPResponse.Status(code: Int(response.head.status.code))
         if let contentLength, contentLength <= Self.bufferedBodyLimit {
             // A small, complete answer goes out in one write (head, body and end together).
-            let buffer = try await response.body.collect(upTo: contentLength)
+            let buffer: ByteBuffer
+            do {
+                buffer = try await response.body.collect(upTo: contentLength)
+            } catch let error as UpstreamError {
+                // The agent (or the caller leaving, which closes the agent's connection) cut the answer short.
+                throw upstream.translate(error)
+            }
             hold.countOut(buffer.readableBytes)
             return Response(status: status, headers: responseHeaders, body: ResponseBody(byteBuffer: buffer))
         }

@@ -1,3 +1,4 @@
+import Foundation
 import HTTPTypes
 import Logging
 import PortcullisCore
@@ -34,6 +35,7 @@ struct InvocationGate: Sendable {
     let access: AccessPolicy
     let names: ResourceNames
     let baseURL: PublicBaseURL
+    let audit: AuditLog
     let logger: Logger
 
     /// What a header-signed SigV4 request can be refused for before its body is read: the body is spooled only
@@ -43,6 +45,7 @@ struct InvocationGate: Sendable {
             try await signatures.precheck(try InboundCredential.headerSignature(request.headers))
         } catch {
             logger.info("authentication failed", metadata: ["reason": "\(error.failure.rawValue)", "detail": "\(error.detail ?? "")"])
+            audit.record(AuditEvent(time: Date(), kind: .authenticationFailed, outcome: "failure", details: ["reason": .string(error.failure.rawValue), "method": .string("sigv4")]))
             throw error.error
         }
     }
@@ -85,6 +88,9 @@ struct InvocationGate: Sendable {
             principal = try await authenticators.authenticate(credential)
         } catch {
             logger.info("authentication failed", metadata: ["reason": "\(error.failure.rawValue)", "detail": "\(error.detail ?? "")"])
+            audit.record(
+                AuditEvent(time: Date(), kind: .authenticationFailed, agentRuntimeId: target.runtimeId, outcome: "failure", details: ["reason": .string(error.failure.rawValue)])
+            )
             throw error.failure.error(challenge: await challenge(for: target, authority: request.authority))
         }
         try Self.applyUser(request.headers, to: &principal)

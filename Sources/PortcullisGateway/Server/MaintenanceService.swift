@@ -19,6 +19,8 @@ struct MaintenanceService: Service {
     let decisionRetention: TimeInterval
     let sessionUsage: any SessionUsageStore
     let usageRetention: TimeInterval
+    let audit: any AuditStore
+    let auditRetention: TimeInterval
     let idempotency: IdempotencyGuard
     let interval: Duration
     let logger: Logger
@@ -59,6 +61,12 @@ struct MaintenanceService: Service {
                     if purged > 0 { logger.info("purged old session usage records", metadata: ["count": "\(purged)"]) }
                 } catch {
                     logger.warning("could not purge old session usage records", metadata: ["error": "\(error)"])
+                }
+                do {
+                    let purged = try await audit.purgeAudit(before: Date().addingTimeInterval(-auditRetention))
+                    if purged > 0 { logger.info("purged audit records past their retention", metadata: ["count": "\(purged)"]) }
+                } catch {
+                    logger.warning("could not purge old audit records", metadata: ["error": "\(error)"])
                 }
             }
         }

@@ -151,6 +151,30 @@ enum SQLiteMigrations {
                     """
             )
         }
+        migrator.registerMigration("v6-audit-log") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE audit_record (
+                        sequence INTEGER PRIMARY KEY NOT NULL,
+                        at REAL NOT NULL,
+                        kind TEXT NOT NULL,
+                        principal TEXT,
+                        agent_runtime_id TEXT,
+                        body TEXT NOT NULL,
+                        previous_hash TEXT NOT NULL,
+                        hash TEXT NOT NULL
+                    );
+                    CREATE INDEX audit_record_at ON audit_record(at);
+                    CREATE INDEX audit_record_principal ON audit_record(principal, at);
+                    CREATE INDEX audit_record_agent ON audit_record(agent_runtime_id, at);
+                    CREATE TABLE audit_anchor (
+                        id INTEGER PRIMARY KEY CHECK (id = 1),
+                        sequence INTEGER NOT NULL,
+                        hash TEXT NOT NULL
+                    );
+                    """
+            )
+        }
         return migrator
     }
 }
