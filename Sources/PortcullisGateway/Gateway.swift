@@ -251,7 +251,7 @@ public struct Gateway: Sendable {
         let isTLS = server.tls != nil
         let authenticators = AuthenticatorChain([apiKeyAuthenticator, jwtAuthenticator, sigV4Authenticator])
         let baseURL = PublicBaseURL(configured: server.publicURL, isTLS: isTLS)
-        let access = AccessPolicy(engine: policies.engine, log: decisionLog, clock: clock)
+        let access = AccessPolicy(engine: policies.engine, log: decisionLog, audit: audit, clock: clock)
         let gate = InvocationGate(
             authenticators: authenticators,
             signatures: sigV4Authenticator,
@@ -301,11 +301,13 @@ public struct Gateway: Sendable {
                 audit: audit,
                 logger: logger
             ).register(on: router)
+            let administrators = AdministratorGate(
+                authenticators: authenticators, access: access, registry: registry, names: configuration.resources,
+                maxBodyBytes: configuration.limits.maxControlPlaneBodyBytes, audit: audit, logger: logger
+            )
+            AuditController(gate: administrators, store: store, log: audit).register(on: router)
             SessionsController(
-                gate: AdministratorGate(
-                    authenticators: authenticators, access: access, registry: registry, names: configuration.resources,
-                    maxBodyBytes: configuration.limits.maxControlPlaneBodyBytes, audit: audit, logger: logger
-                ),
+                gate: administrators,
                 store: store,
                 sandboxes: sessions.sandboxes,
                 names: configuration.resources,

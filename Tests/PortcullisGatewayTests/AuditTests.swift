@@ -31,6 +31,21 @@ struct AuditTests {
             #expect(failures[0].event.details["reason"]?.stringValue?.isEmpty == false)
             #expect(!failures[0].body.contains("notakey"), "the refused credential is not in the record")
 
+            // The same through the administrators' API, paged; others may not read it.
+            let page = try await gateway.send(.GET, "\(gateway.baseURL)/admin/audit?maxResults=1", key: gateway.adminKey)
+            #expect(page.status == 200, "\(page.body)")
+            let pageJSON = try TestGateway.json(page.body)
+            #expect((pageJSON["records"] as? [[String: Any]])?.count == 1 && pageJSON["nextToken"] is String, "\(pageJSON)")
+            let filtered = try TestGateway.json(try await gateway.send(.GET, "\(gateway.baseURL)/admin/audit?kind=controlplane.change", key: gateway.adminKey).body)
+            let apiRecords = try #require(filtered["records"] as? [[String: Any]])
+            #expect(apiRecords.count == 1 && apiRecords[0]["action"] as? String == "CreateAgentRuntime" && apiRecords[0]["hash"] as? String == change.hash)
+            #expect(try await gateway.send(.GET, "\(gateway.baseURL)/admin/audit", key: gateway.invokeKey).status == 403)
+            #expect(try await gateway.send(.GET, "\(gateway.baseURL)/admin/audit?kind=nonsense", key: gateway.adminKey).status == 400)
+            await gateway.gateway.audit.flush()
+            let denied = try await store.auditRecords(AuditQuery(kinds: [.authorizationDenied]))
+            #expect(denied.map(\.event.action) == ["GetAuditLog"], "the refused read is itself audited: \(denied.map(\.event))")
+            #expect(denied.first?.event.details["policies"] != nil && denied.first?.event.requestId != nil)
+
             guard let binary = ExternalProcess.portcullisBinary else { return }
             let data = ["--data", gateway.gateway.configuration.store.dataDirectory]
             let verified = try await ExternalProcess.run(binary, ["audit", "verify"] + data)

@@ -6,6 +6,9 @@ public struct AuditEvent: Sendable, Equatable, Codable {
     public enum Kind: String, Sendable, CaseIterable, Codable {
         /// A credential was refused (`details.reason`: the failure class, `details.method`).
         case authenticationFailed = "authentication.failed"
+        /// The policies denied a request (`action`; `details.policies`: the determining policies, `details.errors`).
+        /// Every decision, allowed ones too, is in the decision log with its request.
+        case authorizationDenied = "authorization.denied"
         /// A control-plane operation changed something (`action`: the operation; `details.before`/`after`).
         case controlPlaneChange = "controlplane.change"
         /// An API key or access key was created, revoked or rotated.

@@ -11,6 +11,8 @@ struct AccessPolicy: Sendable {
 
     let engine: PolicyEngine
     let log: DecisionLog
+    /// Denials are also audited (the decision log keeps every decision with its request).
+    let audit: AuditLog
     let clock: any WallClock
 
     /// Where a request came from, for the context.
@@ -41,7 +43,22 @@ struct AccessPolicy: Sendable {
         )
         let decision = engine.authorize(request)
         log.record(decision, requestId: caller.requestId, at: now)
-        guard decision.isAllowed else { throw AgentCoreError(.accessDenied, Self.deniedMessage) }
+        guard decision.isAllowed else {
+            var agent: String?
+            if case .agent(let facts) = resource { agent = facts.id }
+            var details: [String: JSONValue] = [
+                "policies": .array(decision.determiningPolicies.map { .string($0) }),
+                "errors": .array(decision.errors.prefix(10).map { .string($0) }),
+            ]
+            if let tool = mcp?.tool { details["tool"] = .string(tool) }
+            audit.record(
+                AuditEvent(
+                    time: now, kind: .authorizationDenied, principal: principal.id, agentRuntimeId: agent, action: action.rawValue,
+                    outcome: "denied", requestId: caller.requestId, details: details
+                )
+            )
+            throw AgentCoreError(.accessDenied, Self.deniedMessage)
+        }
     }
 
     /// The custom headers a policy may read, names lower-cased; a repeated header keeps its first value.

@@ -28,6 +28,7 @@ public enum GatewayAction: String, Sendable, CaseIterable {
     case getSession = "GetSession"
     case terminateSession = "TerminateSession"
     case getUsage = "GetUsage"
+    case getAuditLog = "GetAuditLog"
 
     /// The action groups policies grant by; each is itself an action entity.
     public enum Group: String, Sendable, CaseIterable {
@@ -53,7 +54,7 @@ public enum GatewayAction: String, Sendable, CaseIterable {
         case .getResourceOauth2Token, .getResourceApiKey:
             return [.useCredentials]
         case .getAgentRuntime, .listAgentRuntimes, .listAgentRuntimeVersions, .getAgentRuntimeEndpoint, .listAgentRuntimeEndpoints,
-            .listSessions, .getSession, .getUsage:
+            .listSessions, .getSession, .getUsage, .getAuditLog:
             return [.administer, .readControlPlane]
         case .createAgentRuntime, .updateAgentRuntime, .deleteAgentRuntime, .createAgentRuntimeEndpoint,
             .updateAgentRuntimeEndpoint, .deleteAgentRuntimeEndpoint, .terminateSession:
