@@ -17,13 +17,25 @@ struct AuditTests {
             )
             #expect(created.status == 202)
             let runtimeId = try #require(try TestGateway.json(created.body)["agentRuntimeId"] as? String)
+            var update = try TestGateway.json(try ControlPlaneTests.createBody(name: "unused", url: "http://127.0.0.1:9", extra: ["environmentVariables": ["API_TOKEN": "sentinel-secret-value"]]))
+            update.removeValue(forKey: "agentRuntimeName")
+            let updated = try await gateway.send(
+                .PUT, "\(gateway.baseURL)/runtimes/\(runtimeId)/",
+                body: String(decoding: try JSONSerialization.data(withJSONObject: update), as: UTF8.self), key: gateway.adminKey
+            )
+            #expect(updated.status == 202, "\(updated.body)")
             let refused = try await gateway.send(.POST, gateway.invocationURL(gateway.names.runtimeARN(runtimeId: runtimeId)), body: "{}", key: "pcs_notakey_0000000000000000000000000000000000000000000")
             #expect(refused.status == 401 || refused.status == 403)
             await gateway.gateway.audit.flush()
 
             let store = gateway.gateway.store
             let changes = try await store.auditRecords(AuditQuery(kinds: [.controlPlaneChange]))
+            #expect(changes.map(\.event.action) == ["CreateAgentRuntime", "UpdateAgentRuntime"])
             let change = try #require(changes.first)
+            let updateDetails = try #require(changes.last?.event.details)
+            #expect(updateDetails["before"]?["version"]?.numberValue == 1 && updateDetails["after"]?["version"]?.numberValue == 2, "\(updateDetails)")
+            #expect(updateDetails["after"]?["environmentVariableNames"] == .array([.string("API_TOKEN")]))
+            #expect(!(changes.last?.body.contains("sentinel-secret-value") ?? true), "variable values stay out of the audit log")
             #expect(change.event.action == "CreateAgentRuntime" && change.event.agentRuntimeId == runtimeId && change.event.outcome == "success")
             #expect(change.event.principal?.hasPrefix("apikey:") == true, "\(change.event)")
             let failures = try await store.auditRecords(AuditQuery(kinds: [.authenticationFailed]))
@@ -38,7 +50,7 @@ struct AuditTests {
             #expect((pageJSON["records"] as? [[String: Any]])?.count == 1 && pageJSON["nextToken"] is String, "\(pageJSON)")
             let filtered = try TestGateway.json(try await gateway.send(.GET, "\(gateway.baseURL)/admin/audit?kind=controlplane.change", key: gateway.adminKey).body)
             let apiRecords = try #require(filtered["records"] as? [[String: Any]])
-            #expect(apiRecords.count == 1 && apiRecords[0]["action"] as? String == "CreateAgentRuntime" && apiRecords[0]["hash"] as? String == change.hash)
+            #expect(apiRecords.count == 2 && apiRecords[0]["action"] as? String == "CreateAgentRuntime" && apiRecords[0]["hash"] as? String == change.hash)
             #expect(try await gateway.send(.GET, "\(gateway.baseURL)/admin/audit", key: gateway.invokeKey).status == 403)
             #expect(try await gateway.send(.GET, "\(gateway.baseURL)/admin/audit?kind=nonsense", key: gateway.adminKey).status == 400)
             await gateway.gateway.audit.flush()
@@ -52,7 +64,7 @@ struct AuditTests {
             #expect(verified.status == 0 && verified.output.contains("intact"), "\(verified.output)\(verified.error)")
             let query = try await ExternalProcess.run(binary, ["audit", "query", "--kind", "controlplane.change", "--json"] + data)
             let lines = query.output.split(separator: "\n")
-            #expect(lines.count == 1 && lines[0].contains("\"action\":\"CreateAgentRuntime\"") && lines[0].contains("\"hash\":\"\(change.hash)\""), "\(query.output)")
+            #expect(lines.count == 2 && lines[0].contains("\"action\":\"CreateAgentRuntime\"") && lines[0].contains("\"hash\":\"\(change.hash)\""), "\(query.output)")
 
             try await store.pool.write { db in
                 try db.execute(sql: "UPDATE audit_record SET body = replace(body, 'CreateAgentRuntime', 'GetAgentRuntime') WHERE sequence = ?", arguments: [change.sequence])

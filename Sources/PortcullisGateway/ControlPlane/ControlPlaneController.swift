@@ -56,7 +56,7 @@ struct ControlPlaneController: Sendable {
                 tags: parsed.tags,
                 owner: .api
             )
-            audit("CreateAgentRuntime", principal, runtime.id)
+            audit("CreateAgentRuntime", principal, runtime.id, after: AuditSummary.version(version))
             return (202, AgentRuntimeShapes.mutation(runtime, version, names: names))
         }
         return Self.json(result.body, status: result.status)
@@ -82,8 +82,9 @@ struct ControlPlaneController: Sendable {
             clientToken: parsed.clientToken,
             request: .object(fields.members)
         ) {
+            let before = try? await registry.version(of: try await registry.runtime(id: runtimeId), nil)
             let (runtime, version) = try await registry.update(runtimeId: runtimeId, configuration: parsed.configuration, as: .api)
-            audit("UpdateAgentRuntime", principal, runtime.id)
+            audit("UpdateAgentRuntime", principal, runtime.id, before: before.map(AuditSummary.version), after: AuditSummary.version(version))
             return (202, AgentRuntimeShapes.mutation(runtime, version, names: names))
         }
         return Self.json(result.body, status: result.status)
@@ -95,8 +96,9 @@ struct ControlPlaneController: Sendable {
         try await authorize(principal, .deleteAgentRuntime, runtimeId: runtimeId, request, context)
         let token = try Self.queryClientToken(request)
         let result = try await idempotency.run(operation: "DeleteAgentRuntime:\(runtimeId)", clientToken: token, request: .null) {
+            let before = try? await registry.version(of: try await registry.runtime(id: runtimeId), nil)
             let runtime = try await registry.delete(runtimeId: runtimeId, as: .api)
-            audit("DeleteAgentRuntime", principal, runtime.id)
+            audit("DeleteAgentRuntime", principal, runtime.id, before: before.map(AuditSummary.version))
             return (202, .object(["status": .string(runtime.status.rawValue), "agentRuntimeId": .string(runtime.id)]))
         }
         return Self.json(result.body, status: result.status)
@@ -156,7 +158,7 @@ struct ControlPlaneController: Sendable {
             request: .object(fields.members)
         ) {
             let endpoint = try await registry.createEndpoint(runtimeId: runtimeId, name: name, version: version, description: description)
-            audit("CreateAgentRuntimeEndpoint", principal, "\(runtimeId)/\(name)")
+            audit("CreateAgentRuntimeEndpoint", principal, "\(runtimeId)/\(name)", after: AuditSummary.endpoint(endpoint))
             return (
                 202,
                 .object([
@@ -195,8 +197,9 @@ struct ControlPlaneController: Sendable {
             clientToken: token,
             request: .object(fields.members)
         ) {
+            let before = try? await registry.endpoint(runtimeId: runtimeId, name: name)
             let endpoint = try await registry.updateEndpoint(runtimeId: runtimeId, name: name, version: version, description: description)
-            audit("UpdateAgentRuntimeEndpoint", principal, "\(runtimeId)/\(name)")
+            audit("UpdateAgentRuntimeEndpoint", principal, "\(runtimeId)/\(name)", before: before.map(AuditSummary.endpoint), after: AuditSummary.endpoint(endpoint))
             return (202, AgentRuntimeShapes.endpoint(endpoint, names: names))
         }
         return Self.json(result.body, status: result.status)
@@ -210,7 +213,7 @@ struct ControlPlaneController: Sendable {
         let token = try Self.queryClientToken(request)
         let result = try await idempotency.run(operation: "DeleteAgentRuntimeEndpoint:\(runtimeId)/\(name)", clientToken: token, request: .null) {
             let endpoint = try await registry.deleteEndpoint(runtimeId: runtimeId, name: name)
-            audit("DeleteAgentRuntimeEndpoint", principal, "\(runtimeId)/\(name)")
+            audit("DeleteAgentRuntimeEndpoint", principal, "\(runtimeId)/\(name)", before: AuditSummary.endpoint(endpoint))
             return (
                 202,
                 .object([
@@ -279,8 +282,9 @@ struct ControlPlaneController: Sendable {
         return name
     }
 
-    /// Logs and audits a change; `resource` is the runtime id, or `runtime id/endpoint name`.
-    private func audit(_ operation: String, _ principal: Principal, _ resource: String) {
+    /// Logs and audits a change; `resource` is the runtime id, or `runtime id/endpoint name`; `before` and `after`
+    /// are ``AuditSummary`` values (nothing secret).
+    private func audit(_ operation: String, _ principal: Principal, _ resource: String, before: JSONValue? = nil, after: JSONValue? = nil) {
         logger.notice(
             "control-plane change",
             metadata: ["operation": "\(operation)", "principal": "\(principal.id)", "resource": "\(resource)"]
@@ -288,6 +292,8 @@ struct ControlPlaneController: Sendable {
         var details: [String: JSONValue] = ["resource": .string(resource)]
         let parts = resource.split(separator: "/", maxSplits: 1)
         if parts.count == 2 { details["endpoint"] = .string(String(parts[1])) }
+        if let before { details["before"] = before }
+        if let after { details["after"] = after }
         gate.audit.record(
             AuditEvent(
                 time: Date(), kind: .controlPlaneChange, principal: principal.id, agentRuntimeId: parts.first.map(String.init), action: operation,
