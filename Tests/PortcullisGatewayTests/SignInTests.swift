@@ -40,7 +40,21 @@ final class TestBrowser: Sendable {
         }
         let response = try await client.execute(request, timeout: .seconds(30))
         for value in response.headers["Set-Cookie"] { jar.store(value) }
-        return Page(status: Int(response.status.code), headers: response.headers, body: String(buffer: try await response.body.collect(upTo: 1 << 20)))
+        // The head has a deadline; the body gets one too, so a response that never ends fails the test, naming it,
+        // instead of hanging the run.
+        let body = try await withThrowingTaskGroup(of: ByteBuffer?.self) { group in
+            group.addTask { try await response.body.collect(upTo: 1 << 20) }
+            group.addTask {
+                try await Task.sleep(for: .seconds(30))
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let body = first else {
+                throw TestFailure("\(method) \(url): the response body did not end within 30 s (status \(response.status.code))")
+            }
+            return body
+        }
+        return Page(status: Int(response.status.code), headers: response.headers, body: String(buffer: body))
     }
 
     func shutdown() async throws {
