@@ -259,12 +259,8 @@ struct ZipExtraction {
         """
 
     func extract(_ archive: String, to directory: String) async throws(ArtifactError) {
-        let outcome = try await ToolProcess(
-            executable: "/usr/bin/python3",
-            arguments: ["-I", "-c", Self.script, archive, directory, String(maxBytes), String(maxEntries)],
-            environment: ["PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"],
-            timeout: .seconds(600),
-            tailBytes: 300
+        let outcome = try await ToolProcess.pythonScript(
+            Self.script, arguments: [archive, directory, String(maxBytes), String(maxEntries)], timeout: .seconds(600), tailBytes: 300
         ).run()
         guard outcome.exitStatus == 0 else {
             let message = outcome.timedOut ? "it took longer than 10 minutes" : outcome.outputTail.replacingOccurrences(of: archive, with: "the archive")

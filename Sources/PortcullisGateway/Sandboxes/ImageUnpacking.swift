@@ -20,10 +20,9 @@ struct ImageUnpacking {
     /// Unpacks `source` (a directory or a tar file) into `staging` (which must exist and be empty): `rootfs/` and
     /// `image.json`. `reference` picks one image from a file holding several.
     func unpack(_ source: String, reference: String?, into staging: String) async throws(ArtifactError) {
-        let outcome = try await ToolProcess(
-            executable: "/usr/bin/python3",
-            arguments: ["-I", "-c", Self.script, source, staging, String(maxBytes), String(maxEntries), reference ?? "", Self.architecture],
-            environment: ["PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"],
+        let outcome = try await ToolProcess.pythonScript(
+            Self.script,
+            arguments: [source, staging, String(maxBytes), String(maxEntries), reference ?? "", Self.architecture],
             timeout: .seconds(900),
             tailBytes: 400
         ).run()

@@ -18,6 +18,18 @@ struct ToolProcess {
     var timeout: Duration
     var tailBytes = 2000
 
+    /// An inline script run by the host's Python in isolated mode (`-I`: no user site, no environment variables of
+    /// its own), with a minimal environment: the unpackers of zips and images.
+    static func pythonScript(_ script: String, arguments: [String], timeout: Duration, tailBytes: Int) -> ToolProcess {
+        ToolProcess(
+            executable: "/usr/bin/python3",
+            arguments: ["-I", "-c", script] + arguments,
+            environment: ["PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"],
+            timeout: timeout,
+            tailBytes: tailBytes
+        )
+    }
+
     func run() async throws(ArtifactError) -> Outcome {
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("portcullis-tool-\(SecureRandom.base32(10)).log").path
         guard FileManager.default.createFile(atPath: output, contents: nil, attributes: [.posixPermissions: 0o600]),
