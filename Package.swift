@@ -75,6 +75,16 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        .target(
+            name: "PortcullisVault",
+            dependencies: [
+                "PortcullisCore",
+                "PortcullisStore",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
         // The few system calls Swift cannot make directly: a socket in another network namespace, posix_spawn with
         // an exact descriptor set.
         .target(name: "CSandboxSupport"),
@@ -86,6 +96,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: strictSettings
         ),
@@ -97,6 +108,7 @@ let package = Package(
                 "PortcullisIdentity",
                 "PortcullisPolicy",
                 "PortcullisSessions",
+                "PortcullisVault",
                 "Cedar",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -140,6 +152,7 @@ let package = Package(
                 "PortcullisIdentity",
                 "PortcullisGateway",
                 "PortcullisPolicy",
+                "PortcullisVault",
                 "Cedar",
                 "EchoAgent",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -187,6 +200,14 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(
+            name: "PortcullisVaultTests",
+            dependencies: [
+                "PortcullisCore", "PortcullisStore", "PortcullisVault", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
             name: "PortcullisSessionsTests",
             dependencies: ["PortcullisCore", "PortcullisSessions", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSettings
@@ -209,6 +230,7 @@ let package = Package(
                 "PortcullisSessions",
                 "PortcullisGateway",
                 "PortcullisPolicy",
+                "PortcullisVault",
                 "EchoAgent",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -13,6 +13,7 @@ public import PortcullisIdentity
 public import PortcullisPolicy
 import PortcullisSessions
 public import PortcullisStore
+public import PortcullisVault
 import ServiceLifecycle
 
 /// The assembled gateway: store, authenticators, registry, sessions and the HTTP application.
@@ -51,7 +52,12 @@ public struct Gateway: Sendable {
     let connections = ConnectionRegistry()
     let advertisedURL: AdvertisedGatewayURL
     let audit: AuditLog
+    let access: AccessPolicy
     let idempotency: IdempotencyGuard
+    /// Mints the workload access tokens agents get with every call.
+    public let workloadTokens: WorkloadAccessTokens
+    let credentialProviders: CredentialProviders
+    let vault: VaultDataPlane
     let logger: Logger
 
     /// Opens the store and brings the declared agents up to date.
@@ -115,6 +121,20 @@ public struct Gateway: Sendable {
         let dataDirectory = URL(fileURLWithPath: configuration.store.dataDirectory).standardizedFileURL.path
         let audit = AuditLog(store: store, logger: logger)
         self.audit = audit
+        let access = AccessPolicy(engine: policies.engine, log: decisionLog, audit: audit, clock: clock)
+        self.access = access
+        let workloadTokens = WorkloadAccessTokens(keyRing: keyRing, lifetime: TimeInterval(configuration.auth.workloadTokenSeconds))
+        self.workloadTokens = workloadTokens
+        if !workloadTokens.isDurable {
+            logger.warning("no key-encryption key is loaded: workload access tokens hold only in this process and the token vault is sealed")
+        }
+        let credentialProviders = CredentialProviders(store: store, keyRing: keyRing, clock: clock, logger: logger)
+        self.credentialProviders = credentialProviders
+        let vault = VaultDataPlane(
+            tokens: workloadTokens, providers: credentialProviders, workloads: store, runtimes: store, access: access, audit: audit, clock: clock,
+            logger: logger
+        )
+        self.vault = vault
         let advertisedURL = AdvertisedGatewayURL(configured: configuration.server.publicURL)
         self.advertisedURL = advertisedURL
         let artifacts = AgentArtifacts(
@@ -125,8 +145,10 @@ public struct Gateway: Sendable {
             advertisedURL: advertisedURL
         )
         self.resolver = RuntimeResolver(store: store, names: configuration.resources, artifacts: artifacts, logger: logger)
+        let endpointRoutes = SandboxEndpointRoutes(vault: vault)
         self.sessions = await Self.makeSessions(
-            configuration, artifacts: artifacts, recorder: StoreSessionRecorder(store: store, audit: audit, logger: logger), clock: clock, logger: logger
+            configuration, artifacts: artifacts, recorder: StoreSessionRecorder(store: store, audit: audit, logger: logger),
+            endpoint: { await endpointRoutes.handle($0) }, clock: clock, logger: logger
         )
         self.deployer = AgentDeployer(
             store: store,
@@ -192,6 +214,7 @@ public struct Gateway: Sendable {
         _ configuration: GatewayConfiguration,
         artifacts: AgentArtifacts,
         recorder: StoreSessionRecorder,
+        endpoint: @escaping SandboxEndpointHandler,
         clock: any WallClock,
         logger: Logger
     ) async -> AgentSessions {
@@ -213,6 +236,7 @@ public struct Gateway: Sendable {
                 ),
                 warmPoolSize: sandbox.warmPoolSize,
                 recorder: recorder,
+                endpoint: endpoint,
                 clock: clock,
                 logger: logger
             )
@@ -251,7 +275,6 @@ public struct Gateway: Sendable {
         let isTLS = server.tls != nil
         let authenticators = AuthenticatorChain([apiKeyAuthenticator, jwtAuthenticator, sigV4Authenticator])
         let baseURL = PublicBaseURL(configured: server.publicURL, isTLS: isTLS)
-        let access = AccessPolicy(engine: policies.engine, log: decisionLog, audit: audit, clock: clock)
         let gate = InvocationGate(
             authenticators: authenticators,
             signatures: sigV4Authenticator,
@@ -288,8 +311,20 @@ public struct Gateway: Sendable {
             limits: configuration.limits,
             maxStreamDuration: .milliseconds(Int64(configuration.upstream.maxStreamSeconds * 1000)),
             isTLS: isTLS,
+            workloadTokens: workloadTokens,
+            clock: clock,
             logger: logger
         ).register(on: router)
+        let administrators = AdministratorGate(
+            authenticators: authenticators, access: access, registry: registry, names: configuration.resources,
+            maxBodyBytes: configuration.limits.maxControlPlaneBodyBytes, audit: audit, logger: logger
+        )
+        WorkloadIdentityController(
+            gate: administrators, store: store, runtimes: store, resolver: resolver, tokens: workloadTokens, jwtAuthenticator: jwtAuthenticator,
+            names: configuration.resources, clock: clock, logger: logger
+        ).register(on: router, controlPlane: server.controlPlane)
+        CredentialProviderController(gate: administrators, providers: credentialProviders, vault: vault, names: configuration.resources)
+            .register(on: router, controlPlane: server.controlPlane)
         if server.controlPlane {
             ControlPlaneController(
                 registry: registry,
@@ -301,10 +336,6 @@ public struct Gateway: Sendable {
                 audit: audit,
                 logger: logger
             ).register(on: router)
-            let administrators = AdministratorGate(
-                authenticators: authenticators, access: access, registry: registry, names: configuration.resources,
-                maxBodyBytes: configuration.limits.maxControlPlaneBodyBytes, audit: audit, logger: logger
-            )
             AuditController(gate: administrators, store: store, log: audit).register(on: router)
             SessionsController(
                 gate: administrators,
@@ -326,6 +357,8 @@ public struct Gateway: Sendable {
             ),
             limits: configuration.limits,
             isTLS: isTLS,
+            workloadTokens: workloadTokens,
+            clock: clock,
             logger: logger
         )
         let settings = GatewayChannel.Settings(

@@ -168,10 +168,12 @@ public final class SandboxSessions: Sendable {
     private let starter: SandboxStarter
     private let pool: SandboxPool
 
-    /// - Parameter warmPoolSize: ready sandboxes kept per agent version once it is used (``SandboxPool``).
+    /// - Parameters:
+    ///   - warmPoolSize: ready sandboxes kept per agent version once it is used (``SandboxPool``).
+    ///   - endpoint: answers the gateway endpoint inside each sandbox (``SandboxEndpointAddress``).
     public init(
         driver: any SandboxDriver, quotas: Quotas, warmPoolSize: Int = 0, recorder: (any SessionRecorder)? = nil,
-        clock: any WallClock = SystemWallClock(), logger: Logger
+        endpoint: SandboxEndpointHandler? = nil, clock: any WallClock = SystemWallClock(), logger: Logger
     ) {
         self.driver = driver
         self.quotas = quotas
@@ -179,7 +181,7 @@ public final class SandboxSessions: Sendable {
         self.logger = logger
         self.records = recorder.map(RecordQueue.init)
         self.lastCheckpoint = Mutex(clock.now())
-        let starter = SandboxStarter(driver: driver, startTimeoutSeconds: quotas.startTimeoutSeconds, logger: logger)
+        let starter = SandboxStarter(driver: driver, startTimeoutSeconds: quotas.startTimeoutSeconds, endpoint: endpoint, logger: logger)
         self.starter = starter
         self.pool = SandboxPool(size: warmPoolSize, clock: clock) { agent in try? await starter.start(agent, sessionId: nil).get() }
     }

@@ -7,6 +7,8 @@ import PortcullisCore
 struct SandboxStarter: Sendable {
     let driver: any SandboxDriver
     let startTimeoutSeconds: Double
+    /// Answers the gateway endpoint inside each sandbox (``SandboxEndpoint``); none when `nil`.
+    let endpoint: SandboxEndpointHandler?
     let logger: Logger
 
     /// - Parameter sessionId: the session the sandbox is for, put in its environment; `nil` for a pooled sandbox.
@@ -27,15 +29,13 @@ struct SandboxStarter: Sendable {
             logger.error("sandbox did not start", metadata: ["agent_runtime": "\(agent.runtimeId)", "session_id": "\(sessionId ?? "(pool)")", "error": "\(error)"])
             return .failure(AgentCoreError(.runtimeClientError, "The agent runtime could not start a session"))
         }
-        if !agent.egress.isEmpty {
-            // Listening before the agent is ready: it may call out while it starts.
-            do {
-                sandbox = try await Self.withEgressProxy(sandbox, rules: agent.egress, logger: logger)
-            } catch {
-                logger.error("the egress proxy did not start", metadata: ["agent_runtime": "\(agent.runtimeId)", "sandbox": "\(sandbox.id)", "error": "\(error)"])
-                _ = await sandbox.destroy()
-                return .failure(AgentCoreError(.runtimeClientError, "The agent runtime could not start a session"))
-            }
+        // Listening before the agent is ready: it may call out, or ask the vault, while it starts.
+        do {
+            sandbox = try await withServices(sandbox, agent)
+        } catch {
+            logger.error("a sandbox service did not start", metadata: ["agent_runtime": "\(agent.runtimeId)", "sandbox": "\(sandbox.id)", "error": "\(error)"])
+            _ = await sandbox.destroy()
+            return .failure(AgentCoreError(.runtimeClientError, "The agent runtime could not start a session"))
         }
         do {
             _ = try await sandbox.waitUntilReady(port: agent.port, timeout: .milliseconds(Int64(startTimeoutSeconds * 1000)))
@@ -65,10 +65,39 @@ struct SandboxStarter: Sendable {
         return .success(sandbox)
     }
 
-    private static func withEgressProxy(_ sandbox: any Sandbox, rules: [EgressRule], logger: Logger) async throws -> any Sandbox {
+    /// The sandbox with its egress proxy (when the agent has egress rules) and the gateway endpoint (when the
+    /// driver gives sandboxes a loopback of their own).
+    private func withServices(_ sandbox: any Sandbox, _ agent: SandboxedAgent) async throws -> any Sandbox {
+        var services: [any SandboxService] = []
+        do {
+            if !agent.egress.isEmpty {
+                services.append(try await startEgressProxy(sandbox, agent))
+            }
+            if let endpoint, let service = try await startEndpoint(sandbox, agent, endpoint) {
+                services.append(service)
+            }
+        } catch {
+            for service in services { await service.close() }
+            throw error
+        }
+        return services.isEmpty ? sandbox : ServedSandbox(sandbox, services: services)
+    }
+
+    private func startEgressProxy(_ sandbox: any Sandbox, _ agent: SandboxedAgent) async throws -> EgressProxy {
         let descriptor = try sandbox.listen(port: EgressProxy.port)
         // The server channel owns the descriptor from here, also when it fails to register (it closes it then).
-        let proxy = try await EgressProxy.start(on: descriptor, rules: rules, sandboxId: sandbox.id, logger: logger)
-        return ProxiedSandbox(sandbox, proxy: proxy)
+        return try await EgressProxy.start(on: descriptor, rules: agent.egress, sandboxId: sandbox.id, logger: logger)
+    }
+
+    /// `nil` under the process driver, which has no loopback of the session's own to serve on.
+    private func startEndpoint(_ sandbox: any Sandbox, _ agent: SandboxedAgent, _ handler: @escaping SandboxEndpointHandler) async throws -> SandboxEndpoint? {
+        let descriptor: Int32
+        do throws(SandboxError) {
+            descriptor = try sandbox.listen(port: SandboxEndpoint.port)
+        } catch {
+            if error.kind == .unavailable { return nil }
+            throw error
+        }
+        return try await SandboxEndpoint.start(on: descriptor, runtimeId: agent.runtimeId, sandboxId: sandbox.id, handler: handler)
     }
 }

@@ -6,7 +6,8 @@ public import PortcullisCore
 /// Implementations make every multi-row change atomic: a new version and the `DEFAULT` endpoint that follows it
 /// are written together or not at all.
 public protocol AgentRegistryStore: Sendable {
-    /// Stores a new runtime with its version 1 and its `DEFAULT` endpoint.
+    /// Stores a new runtime with its version 1, its `DEFAULT` endpoint and its workload identity (named
+    /// ``AgentRuntime/workloadIdentityName``, removed with the runtime).
     /// - Throws: ``StoreError/conflict(_:)`` when the name is taken.
     func createRuntime(_ runtime: AgentRuntime, firstVersion: AgentRuntimeVersion, defaultEndpoint: AgentRuntimeEndpoint) async throws
 

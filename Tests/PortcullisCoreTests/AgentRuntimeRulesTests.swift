@@ -35,6 +35,7 @@ struct AgentRuntimeRulesTests {
         #expect(throws: AgentCoreError.self) { try LifecycleConfiguration.validated(idle: nil, maxLifetime: 28_801, field: "l") }
         try AgentRuntimeRules.validateProtocol(ProtocolConfiguration(serverProtocol: .mcp, port: 8000, path: "/mcp"))
         #expect(throws: AgentCoreError.self) { try AgentRuntimeRules.validateProtocol(ProtocolConfiguration(port: 8443)) }
+        #expect(throws: AgentCoreError.self) { try AgentRuntimeRules.validateProtocol(ProtocolConfiguration(port: AgentRuntimeRules.sandboxEndpointPort)) }
         #expect(throws: AgentCoreError.self) { try AgentRuntimeRules.validateProtocol(ProtocolConfiguration(path: "mcp")) }
         #expect(ProtocolConfiguration(serverProtocol: .a2a).invocationPath == "/")
         #expect(ProtocolConfiguration(serverProtocol: .mcp).invocationPath == "/mcp")

@@ -97,4 +97,34 @@ struct Boto3InteropTests {
             }
         }
     }
+
+    @Test(
+        "boto3 manages workload identities and API-key providers, mints a token for a user id and reads the key with it",
+        .enabled(if: ExternalProcess.python != nil, "needs a Python with boto3: run ./scripts/test.sh, or set PORTCULLIS_TEST_PYTHON")
+    )
+    func boto3Identity() async throws {
+        let python = try #require(ExternalProcess.python)
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("interop/boto3_identity.py").path
+        try await TestGateway.run { gateway in
+            let admin = try await gateway.gateway.accessKeys.issue(name: "ci-admin", agents: ["*"], administrator: true, actForUsers: true, expiresAt: nil)
+            let invoker = try await gateway.gateway.accessKeys.issue(name: "ci-invoker", agents: ["*"], administrator: false, actForUsers: false, expiresAt: nil)
+            let sentinel = "sk-boto-SENTINEL-" + SecureRandom.alphanumeric(20)
+            let result = try await ExternalProcess.run(
+                python,
+                [script],
+                environment: [
+                    "GATEWAY_URL": gateway.baseURL, "ADMIN_KEY_ID": admin.record.id, "ADMIN_SECRET": admin.secret,
+                    "INVOKER_KEY_ID": invoker.record.id, "INVOKER_SECRET": invoker.secret, "SENTINEL": sentinel,
+                    "AWS_EC2_METADATA_DISABLED": "true",
+                ]
+            )
+            #expect(result.status == 0, "\(result.output)\n\(result.error)")
+            #expect(result.output.contains("OK "), "\(result.output)")
+            await gateway.gateway.audit.flush()
+            let records = try await gateway.gateway.store.auditRecords(AuditQuery(limit: 1000))
+            #expect(records.contains { $0.event.kind == .vaultAccess && $0.event.outcome == "success" })
+            #expect(records.allSatisfy { !$0.body.contains("SENTINEL") }, "the API key is in an audit record")
+        }
+    }
 }

@@ -3,6 +3,8 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 @testable import PortcullisCore
+import PortcullisStore
+import PortcullisVault
 import Testing
 
 @Suite("The portcullis command line")
@@ -14,7 +16,7 @@ struct CLITests {
         let binary = try #require(Self.binary)
         let commands = [
             [], ["serve"], ["dev"], ["login"], ["logout"], ["invoke"], ["apikey"], ["apikey", "create"], ["apikey", "list"], ["apikey", "revoke"], ["accesskey"],
-            ["accesskey", "create"], ["accesskey", "list"], ["accesskey", "revoke"], ["keys"], ["keys", "generate"], ["echo-agent"],
+            ["accesskey", "create"], ["accesskey", "list"], ["accesskey", "revoke"], ["keys"], ["keys", "generate"], ["keys", "rotate"], ["keys", "rewrap"], ["echo-agent"],
             ["policy"], ["policy", "validate"], ["policy", "test"], ["policy", "explain"],
         ]
         for command in commands {
@@ -90,6 +92,38 @@ struct CLITests {
         #expect(try await ExternalProcess.run(binary, ["accesskey", "revoke", "--data", directory.path, id]).status == 0)
         let after = try await ExternalProcess.run(binary, ["accesskey", "list", "--data", directory.path, "--json"])
         #expect(after.output.contains("\"revoked\""))
+    }
+
+    @Test("keys rotate writes a newer key and re-wraps every secret with it; the old key can then go", .enabled(if: binary != nil, "build the portcullis product first"))
+    func keyRotation() async throws {
+        let binary = try #require(Self.binary)
+        let directory = try TemporaryDirectory()
+        defer { directory.cleanUp() }
+        #expect(try await ExternalProcess.run(binary, ["keys", "generate", "--data", directory.path]).status == 0)
+        let created = try await ExternalProcess.run(binary, ["accesskey", "create", "--data", directory.path, "--name", "ci", "--admin", "--json"])
+        let secret = try #require(try TestGateway.json(created.output)["secretAccessKey"] as? String)
+        let store = try SQLiteStore(path: directory.path + "/portcullis.sqlite", logger: testLogger)
+        let firstRing = try KeyRing.load(directory: directory.path + "/keys", environment: [:])
+        let providers = CredentialProviders(store: store, keyRing: firstRing, clock: SystemWallClock(), logger: testLogger)
+        _ = try await providers.create(name: "search", kind: .apiKey, secret: "the-search-key", tags: [:])
+
+        let rotated = try await ExternalProcess.run(binary, ["keys", "rotate", "--data", directory.path])
+        #expect(rotated.status == 0, "\(rotated.error)")
+        #expect(rotated.output.contains("Key version 2"))
+        #expect(rotated.output.contains("Re-wrapped 2 secrets with key version 2; 0 already were."), "\(rotated.output)")
+        let again = try await ExternalProcess.run(binary, ["keys", "rewrap", "--data", directory.path])
+        #expect(again.output.contains("Re-wrapped 0 secrets with key version 2; 2 already were."), "\(again.output)")
+
+        // With key 1 gone, both secrets still open: they are wrapped by key 2 alone.
+        try FileManager.default.removeItem(atPath: directory.path + "/keys/kek-1.key")
+        let secondRing = try KeyRing.load(directory: directory.path + "/keys", environment: [:])
+        #expect(secondRing.versions == [2])
+        let reader = CredentialProviders(store: store, keyRing: secondRing, clock: SystemWallClock(), logger: testLogger)
+        #expect(try reader.secret(of: try await reader.provider(kind: .apiKey, name: "search")) == "the-search-key")
+        let accessKey = try #require(try await store.accessKeys().first)
+        #expect(String(decoding: try secondRing.open(accessKey.sealedSecret, context: AccessKeyRecord.sealingContext(id: accessKey.id)), as: UTF8.self) == secret)
+        let audited = try await store.auditRecords(AuditQuery(kinds: [.credentialChange], limit: 10)).compactMap(\.event.action)
+        #expect(audited.contains("RewrapSecrets"))
     }
 
     @Test("serve refuses a broken configuration with the key at fault", .enabled(if: binary != nil, "build the portcullis product first"))
@@ -255,7 +289,7 @@ struct CLITests {
         let binary = try #require(Self.binary)
         let shipped = try await ExternalProcess.run(binary, ["policy", "validate", shippedPolicies])
         #expect(shipped.status == 0, "\(shipped.error)")
-        #expect(shipped.output.contains("5 policies in 2 files, valid"))
+        #expect(shipped.output.contains("10 policies in 3 files, valid"))
         #expect(shipped.output.contains("validated against schema.cedarschema"))
 
         let directory = try TemporaryDirectory()
@@ -278,13 +312,13 @@ struct CLITests {
         let passing = try await ExternalProcess.run(binary, ["policy", "test", example])
         #expect(passing.status == 0, "\(passing.output)\(passing.error)")
         #expect(passing.output.contains("PASS a key created for the support agent invokes it: allow [\"api-keys-use-their-agents\"]"))
-        #expect(passing.output.contains("6 of 6 requests passed"))
+        #expect(passing.output.contains("8 of 8 requests passed"))
 
         let json = try await ExternalProcess.run(binary, ["policy", "test", example, "--json"])
         let report = try TestGateway.json(json.output)
         #expect(report["passed"] as? Bool == true)
         let requests = try #require(report["requests"] as? [[String: Any]])
-        #expect(requests.count == 6)
+        #expect(requests.count == 8)
         #expect(requests[3]["reasons"] as? [String] == ["administrators-use-the-control-plane"])
         #expect(requests[1]["decision"] as? String == "deny")
 
@@ -300,7 +334,7 @@ struct CLITests {
         let failing = try await ExternalProcess.run(binary, ["policy", "test", wrong])
         #expect(failing.status == 1)
         #expect(failing.output.contains("FAIL the same key may not invoke another agent: decision deny, expected allow"), "\(failing.output)")
-        #expect(failing.output.contains("5 of 6 requests passed"))
+        #expect(failing.output.contains("7 of 8 requests passed"))
     }
 
     @Test(

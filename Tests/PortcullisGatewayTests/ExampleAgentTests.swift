@@ -1,7 +1,10 @@
+import Crypto
 import Foundation
 import NIOHTTP1
 import PortcullisCore
 import PortcullisSessions
+import PortcullisStore
+import PortcullisVault
 @testable import PortcullisGateway
 import Testing
 
@@ -88,6 +91,33 @@ struct ExampleAgentTests {
             clock.advance(by: 61)
             await sandboxes.sweep()
             #expect(sandboxes.count == 0, "Healthy and idle past the timeout: ended")
+        }
+    }
+
+    @Test("the SDK's @requires_api_key gets the key of a provider granted to the agent from the vault, unmodified, through the sandbox's endpoint")
+    func vaultAgent() async throws {
+        try await Self.withExample("vault_agent", protocol: .http) { gateway, arn in
+            let key = "sk-example-" + SecureRandom.alphanumeric(24)
+            let providers = gateway.gateway.credentialProviders
+            _ = try await providers.create(name: "search-api", kind: .apiKey, secret: key, tags: ["portcullis:agents": "vault_agent"])
+            let session = SandboxTests.session("k")
+            let headers = [("Content-Type", "application/json"), ("X-Amzn-Bedrock-AgentCore-Runtime-Session-Id", session)]
+            let answer = try await gateway.send(.POST, gateway.invocationURL(arn), headers: headers, body: #"{"apiKey": true}"#)
+            #expect(answer.status == 200, "\(answer.body)")
+            let json = try TestGateway.json(answer.body)
+            #expect(json["hasWorkloadAccessToken"] as? Bool == true)
+            let fingerprint = try #require(json["apiKey"] as? [String: Any], "\(json)")
+            #expect(fingerprint["length"] as? Int == key.utf8.count)
+            #expect(fingerprint["sha256"] as? String == Hex.encode(SHA256.hash(data: Array(key.utf8))))
+            // Taken away from the agent, the decorator's call fails and so does the invocation.
+            _ = try await providers.delete(kind: .apiKey, name: "search-api")
+            _ = try await providers.create(name: "search-api", kind: .apiKey, secret: key, tags: [:])
+            let refused = try await gateway.send(.POST, gateway.invocationURL(arn), headers: headers, body: #"{"apiKey": true}"#)
+            #expect(refused.status != 200, "\(refused.body)")
+            await gateway.gateway.audit.flush()
+            let reads = try await gateway.gateway.store.auditRecords(AuditQuery(kinds: [.vaultAccess], limit: 10))
+            #expect(reads.map(\.event.outcome) == ["success", "denied"], "\(reads.map(\.body))")
+            #expect(reads.allSatisfy { !$0.body.contains(key) })
         }
     }
 

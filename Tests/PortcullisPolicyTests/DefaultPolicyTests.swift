@@ -21,8 +21,10 @@ struct DefaultPolicyTests {
         let bundle = engine.current
         #expect(bundle.schema != nil)
         #expect(bundle.policies.policies.map(\.id.rawValue).sorted() == [
-            "access-keys-use-their-agents", "administrators-use-the-control-plane", "api-keys-use-their-agents",
-            "users-use-agents-granted-to-their-groups", "users-use-agents-whose-authorizer-admits-them",
+            "access-keys-use-their-agents", "administrators-mint-workload-tokens", "administrators-use-the-control-plane",
+            "agents-use-credentials-granted-to-them", "api-keys-use-their-agents", "user-delegates-mint-workload-tokens-for-access-keys",
+            "user-delegates-mint-workload-tokens-for-api-keys", "users-use-agents-granted-to-their-groups",
+            "users-use-agents-whose-authorizer-admits-them", "workloads-use-credentials-granted-to-them",
         ])
         #expect(bundle.location(of: "administrators-use-the-control-plane") == "administrators.cedar:3:1")
         #expect(bundle.text(of: "administrators-use-the-control-plane")?.hasSuffix("when { principal.administrator };") == true)
@@ -71,7 +73,46 @@ struct DefaultPolicyTests {
         #expect(decision.isAllowed)
         #expect(decision.determiningPolicies == ["users-use-agents-whose-authorizer-admits-them"])
         // Users never reach the token vault's actions through these policies.
-        #expect(!allows(PolicyFixtures.request(engineer, .getResourceOauth2Token, .credentialProvider(name: "slack"))))
+        #expect(!allows(PolicyFixtures.request(engineer, .getResourceOauth2Token, .credentialProvider(CredentialProviderFacts(name: "slack", kind: "oauth2")))))
+    }
+
+    @Test("agents read the credentials whose tags grant them; workload tokens are minted by administrators and user delegates")
+    func vault() {
+        let granted = PolicyResource.credentialProvider(
+            CredentialProviderFacts(name: "github", kind: "oauth2", vendor: "GithubOauth2", tags: ["portcullis:agents": "triage support"])
+        )
+        let everyone = PolicyResource.credentialProvider(CredentialProviderFacts(name: "search", kind: "api_key", tags: ["portcullis:agents": "*"]))
+        let byWorkload = PolicyResource.credentialProvider(CredentialProviderFacts(name: "dev", kind: "api_key", tags: ["portcullis:workloads": "workload-1a2b"]))
+        let ungranted = PolicyResource.credentialProvider(CredentialProviderFacts(name: "payroll", kind: "api_key"))
+        let support = Principal.workload(name: "support-AbCdEf1234", agentName: "support", user: .id("u1"))
+        let billing = Principal.workload(name: "billing-AbCdEf1234", agentName: "billing", user: nil)
+        let standalone = Principal.workload(name: "workload-1a2b", agentName: nil, user: .id("u2"))
+        #expect(allows(PolicyFixtures.request(support, .getResourceOauth2Token, granted)))
+        #expect(!allows(PolicyFixtures.request(billing, .getResourceOauth2Token, granted)))
+        #expect(allows(PolicyFixtures.request(billing, .getResourceApiKey, everyone)))
+        #expect(!allows(PolicyFixtures.request(standalone, .getResourceApiKey, granted)))
+        #expect(allows(PolicyFixtures.request(standalone, .getResourceApiKey, byWorkload)))
+        #expect(!allows(PolicyFixtures.request(support, .getResourceApiKey, byWorkload)))
+        for workload in [support, billing, standalone] {
+            #expect(!allows(PolicyFixtures.request(workload, .getResourceApiKey, ungranted)))
+        }
+        let decision = engine.authorize(PolicyFixtures.request(support, .getResourceOauth2Token, granted))
+        #expect(decision.determiningPolicies == ["agents-use-credentials-granted-to-them"])
+
+        let workload = PolicyResource.workload(WorkloadFacts(name: "workload-1a2b"))
+        let admin = PolicyFixtures.apiKey("k1", agents: .all, admin: true)
+        let plain = PolicyFixtures.apiKey("k2", agents: .all)
+        var delegate = PolicyFixtures.accessKey("AK3", agents: .all)
+        delegate.mayActForUsers = true
+        #expect(allows(PolicyFixtures.request(admin, .getWorkloadAccessToken, workload)))
+        #expect(allows(PolicyFixtures.request(admin, .getWorkloadAccessTokenForJWT, workload)))
+        #expect(!allows(PolicyFixtures.request(admin, .getWorkloadAccessTokenForUserId, workload)), "naming a user needs --act-for-users")
+        #expect(allows(PolicyFixtures.request(delegate, .getWorkloadAccessTokenForUserId, workload)))
+        #expect(!allows(PolicyFixtures.request(delegate, .getWorkloadAccessToken, workload)))
+        for action in [GatewayAction.getWorkloadAccessToken, .getWorkloadAccessTokenForJWT, .getWorkloadAccessTokenForUserId] {
+            #expect(!allows(PolicyFixtures.request(plain, action, workload)))
+            #expect(!allows(PolicyFixtures.request(PolicyFixtures.user("eve"), action, workload)))
+        }
     }
 
     @Test("a recorded decision evaluates again to the same answer from its JSON")

@@ -13,28 +13,16 @@ import socket
 import urllib.parse
 import uuid
 
-import boto3
 import botocore.auth
 import botocore.exceptions
 from botocore.auth import SigV4QueryAuth
 from botocore.awsrequest import AWSRequest
-from botocore.config import Config
 from botocore.credentials import Credentials
 
-from checks import check, error_of, finish
+from checks import check, error_of, finish, sigv4_clients
 
 endpoint = os.environ["GATEWAY_URL"]
-once = Config(retries={"max_attempts": 1, "mode": "standard"})
-
-
-def clients(key_id, secret):
-    session = boto3.session.Session(aws_access_key_id=key_id, aws_secret_access_key=secret, region_name="us-east-1")
-    return (
-        session.client("bedrock-agentcore-control", endpoint_url=endpoint, config=once),
-        session.client("bedrock-agentcore", endpoint_url=endpoint, config=once),
-    )
-
-
+clients = sigv4_clients
 control, data = clients(os.environ["ADMIN_KEY_ID"], os.environ["ADMIN_SECRET"])
 _, invoker = clients(os.environ["INVOKER_KEY_ID"], os.environ["INVOKER_SECRET"])
 

@@ -1,7 +1,11 @@
-"""What the interoperability scripts share: numbered checks that stop at the first failure, and AWS errors."""
+"""What the interoperability scripts share: numbered checks that stop at the first failure, AWS errors, and
+SigV4-signing boto3 clients for the gateway."""
+import os
 import sys
 
+import boto3
 import botocore.exceptions
+from botocore.config import Config
 
 _count = 0
 
@@ -27,3 +31,14 @@ def error_of(call):
     except botocore.exceptions.ClientError as error:
         return error.response["Error"]["Code"], error.response["ResponseMetadata"]["HTTPStatusCode"], error.response["Error"].get("Message", "")
     return None, 200, ""
+
+
+def sigv4_clients(key_id, secret):
+    """The control-plane and data-plane boto3 clients for an access key, at GATEWAY_URL, one attempt per call."""
+    session = boto3.session.Session(aws_access_key_id=key_id, aws_secret_access_key=secret, region_name="us-east-1")
+    once = Config(retries={"max_attempts": 1, "mode": "standard"})
+    endpoint = os.environ["GATEWAY_URL"]
+    return (
+        session.client("bedrock-agentcore-control", endpoint_url=endpoint, config=once),
+        session.client("bedrock-agentcore", endpoint_url=endpoint, config=once),
+    )

@@ -100,10 +100,15 @@ public enum AgentRuntimeRules {
         }
     }
 
-    /// Checks the protocol's port and path overrides: port 8000–12000 except 8443, path starting with `/`.
+    /// The port of the gateway's own endpoint on every sandbox's loopback (the token vault for agents), which an
+    /// agent therefore cannot listen on.
+    public static let sandboxEndpointPort = 8790
+
+    /// Checks the protocol's port and path overrides: port 8000–12000 except 8443 and the sandbox endpoint's,
+    /// path starting with `/`.
     public static func validateProtocol(_ configuration: ProtocolConfiguration, field: String = "protocolConfiguration") throws(AgentCoreError) {
-        if let port = configuration.port, !(8000...12000).contains(port) || port == 8443 {
-            throw .invalidField("\(field).port", "Member must be between 8000 and 12000 and not 8443")
+        if let port = configuration.port, !(8000...12000).contains(port) || port == 8443 || port == sandboxEndpointPort {
+            throw .invalidField("\(field).port", "Member must be between 8000 and 12000 and not 8443 or \(sandboxEndpointPort) (the gateway's endpoint in the sandbox)")
         }
         if let path = configuration.path, !path.hasPrefix("/") || path.utf8.count > 2048 || path.contains(where: \.isWhitespace) {
             throw .invalidField("\(field).path", "Member must start with / and be at most 2048 characters without spaces")

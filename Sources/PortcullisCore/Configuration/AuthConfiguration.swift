@@ -17,6 +17,8 @@ public struct AuthConfiguration: Sendable, Equatable, Decodable {
     public var sigV4ClockSkewSeconds: Int
     /// How long a browser sign-in lasts.
     public var browserSessionSeconds: Int
+    /// How long a workload access token (handed to the agent with every call) is good for.
+    public var workloadTokenSeconds: Int
 
     public init(
         apiKeyCacheSeconds: Double = 5,
@@ -25,7 +27,8 @@ public struct AuthConfiguration: Sendable, Equatable, Decodable {
         tokenCacheEntries: Int = 10_000,
         allowInsecureIssuerURLs: Bool = false,
         sigV4ClockSkewSeconds: Int = 300,
-        browserSessionSeconds: Int = 8 * 3600
+        browserSessionSeconds: Int = 8 * 3600,
+        workloadTokenSeconds: Int = 900
     ) {
         self.apiKeyCacheSeconds = apiKeyCacheSeconds
         self.issuers = issuers
@@ -34,11 +37,12 @@ public struct AuthConfiguration: Sendable, Equatable, Decodable {
         self.allowInsecureIssuerURLs = allowInsecureIssuerURLs
         self.sigV4ClockSkewSeconds = sigV4ClockSkewSeconds
         self.browserSessionSeconds = browserSessionSeconds
+        self.workloadTokenSeconds = workloadTokenSeconds
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case apiKeyCacheSeconds, issuers, allowUnlistedIssuers, tokenCacheEntries, allowInsecureIssuerURLs,
-            sigV4ClockSkewSeconds, browserSessionSeconds
+            sigV4ClockSkewSeconds, browserSessionSeconds, workloadTokenSeconds
     }
 
     public init(from decoder: any Decoder) throws {
@@ -52,6 +56,7 @@ public struct AuthConfiguration: Sendable, Equatable, Decodable {
         self.allowInsecureIssuerURLs = try container.value(.allowInsecureIssuerURLs, default: defaults.allowInsecureIssuerURLs)
         self.sigV4ClockSkewSeconds = try container.value(.sigV4ClockSkewSeconds, default: defaults.sigV4ClockSkewSeconds)
         self.browserSessionSeconds = try container.value(.browserSessionSeconds, default: defaults.browserSessionSeconds)
+        self.workloadTokenSeconds = try container.value(.workloadTokenSeconds, default: defaults.workloadTokenSeconds)
         try validate()
     }
 
@@ -68,6 +73,10 @@ public struct AuthConfiguration: Sendable, Equatable, Decodable {
         }
         guard (300...7 * 86400).contains(browserSessionSeconds) else {
             throw ConfigurationError("auth.browserSessionSeconds must be between 300 and 604800")
+        }
+        // The SDK polls a pending consent with the same token for up to 10 minutes.
+        guard (60...3600).contains(workloadTokenSeconds) else {
+            throw ConfigurationError("auth.workloadTokenSeconds must be between 60 and 3600")
         }
         var names = Set<String>()
         for issuer in issuers {

@@ -22,11 +22,15 @@ public enum AgentCoreErrorCode: String, Sendable, CaseIterable {
     case incompleteSignature = "IncompleteSignatureException"
     case unrecognizedClient = "UnrecognizedClientException"
     case invalidSignature = "InvalidSignatureException"
+    /// Control plane: a secret could not be sealed (no key-encryption key is loaded).
+    case encryptionFailure = "EncryptionFailure"
+    /// Control plane: a stored secret could not be opened.
+    case decryptionFailure = "DecryptionFailure"
 
     /// The HTTP status the service model gives this code.
     public var httpStatus: Int {
         switch self {
-        case .validation, .incompleteSignature: 400
+        case .validation, .incompleteSignature, .encryptionFailure, .decryptionFailure: 400
         case .unauthorized: 401
         case .serviceQuotaExceeded: 402
         case .accessDenied, .unrecognizedClient, .invalidSignature: 403

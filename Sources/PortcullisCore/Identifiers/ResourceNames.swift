@@ -28,6 +28,21 @@ public struct ResourceNames: Sendable, Equatable {
         "arn:\(partition):bedrock-agentcore:\(region):\(accountId):workload-identity-directory/default/workload-identity/\(name)"
     }
 
+    /// `arn:aws:bedrock-agentcore:<region>:<account>:token-vault/default/<apikey|oauth2>credentialprovider/<name>`
+    public func credentialProviderARN(kind: CredentialProviderRecord.Kind, name: String) -> String {
+        "arn:\(partition):bedrock-agentcore:\(region):\(accountId):token-vault/default/\(kind == .apiKey ? "apikey" : "oauth2")credentialprovider/\(name)"
+    }
+
+    /// Where AgentCore keeps a provider's secret (a Secrets Manager ARN); here the secret is in the store, sealed, and
+    /// the ARN only names it: `arn:aws:secretsmanager:<region>:<account>:secret:bedrock-agentcore-identity!default/<kind>/<name>-<6 of the id>`.
+    public func credentialSecretARN(_ record: CredentialProviderRecord) -> String {
+        let kind = record.kind == .apiKey ? "apikey" : "oauth2"
+        return "arn:\(partition):secretsmanager:\(region):\(accountId):secret:bedrock-agentcore-identity!default/\(kind)/\(record.name)-\(record.id.prefix(6))"
+    }
+
+    /// `arn:aws:bedrock-agentcore:<region>:<account>:token-vault/default`
+    public var tokenVaultARN: String { "arn:\(partition):bedrock-agentcore:\(region):\(accountId):token-vault/default" }
+
     /// The runtime id named by an invocation target: a full runtime ARN of this gateway, or a bare runtime id
     /// (then `accountId`, when given, must be this gateway's account).
     ///

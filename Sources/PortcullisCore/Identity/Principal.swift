@@ -6,10 +6,13 @@ public struct Principal: Sendable, Equatable, Codable {
         case apiKey = "api_key"
         case jwt
         case sigV4 = "sigv4"
+        /// An agent presenting a workload access token to the token vault.
+        case workload
     }
 
     public var method: Method
-    /// The stable identity key: `apikey:<id>` for API keys, `<issuer>|<subject>` for tokens.
+    /// The stable identity key: `apikey:<id>` for API keys, `<issuer>|<subject>` for tokens, `workload:<name>` for
+    /// an agent's workload identity.
     public var id: String
     /// A human-readable name for logs and audit (an API key's name, a token's subject).
     public var displayName: String
@@ -35,8 +38,11 @@ public struct Principal: Sendable, Equatable, Codable {
     public var mayActForUsers: Bool
     /// Raw token claims, kept for policies.
     public var claims: [String: JSONValue]
-    /// The end user a trusted caller invokes on behalf of (`X-Amzn-Bedrock-AgentCore-Runtime-User-Id`).
+    /// The end user a trusted caller invokes on behalf of (`X-Amzn-Bedrock-AgentCore-Runtime-User-Id`); for a
+    /// workload, the user its access token is bound to.
     public var actingForUser: String?
+    /// For a workload: the name of the agent runtime it belongs to, when a runtime owns it.
+    public var agentName: String?
 
     public init(
         method: Method,
@@ -55,7 +61,8 @@ public struct Principal: Sendable, Equatable, Codable {
         isAdministrator: Bool = false,
         mayActForUsers: Bool = false,
         claims: [String: JSONValue] = [:],
-        actingForUser: String? = nil
+        actingForUser: String? = nil,
+        agentName: String? = nil
     ) {
         self.method = method
         self.id = id
@@ -74,6 +81,15 @@ public struct Principal: Sendable, Equatable, Codable {
         self.mayActForUsers = mayActForUsers
         self.claims = claims
         self.actingForUser = actingForUser
+        self.agentName = agentName
+    }
+
+    /// A workload presenting its access token: `Workload::"<name>"` to the policies.
+    public static func workload(name: String, agentName: String?, user: WorkloadUser?) -> Principal {
+        Principal(
+            method: .workload, id: "workload:" + name, displayName: name, agentScope: .named([]), actingForUser: user?.displayName,
+            agentName: agentName
+        )
     }
 
     /// Who owns the sessions this principal starts: the principal itself, or the end user it acts for, so one

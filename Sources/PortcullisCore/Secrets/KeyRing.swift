@@ -84,6 +84,13 @@ public struct KeyRing: Sendable {
         return version
     }
 
+    /// A key for one purpose (`workload-access-token`, …) derived from key-encryption key `version` with
+    /// HKDF-SHA256, so the key-encryption keys themselves never seal anything but data keys.
+    public func derivedKey(version: UInt32, purpose: String) -> SymmetricKey? {
+        guard let key = keys[version] else { return nil }
+        return HKDF<SHA256>.deriveKey(inputKeyMaterial: key, info: Array("portcullis/\(purpose)".utf8), outputByteCount: 32)
+    }
+
     // MARK: - Envelopes
 
     /// Seals `plaintext` for `context` with the active key.

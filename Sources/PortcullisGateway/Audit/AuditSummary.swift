@@ -35,4 +35,17 @@ enum AuditSummary {
         case .image(let image): .object(["image": .string(String(image.uri.prefix { $0 != "?" }))])
         }
     }
+
+    static func workloadIdentity(_ identity: WorkloadIdentity) -> JSONValue {
+        .object(["allowedResourceOauth2ReturnUrls": .array(identity.allowedReturnURLs.map { .string($0) })])
+    }
+
+    /// A provider's kind, vendor and non-secret configuration; of its secret only that it was set.
+    static func provider(_ record: CredentialProviderRecord, secretReplaced: Bool = false) -> JSONValue {
+        var members: [String: JSONValue] = ["kind": .string(record.kind.rawValue)]
+        if let vendor = record.vendor { members["vendor"] = .string(vendor) }
+        if record.configuration != .null { members["configuration"] = record.configuration }
+        if secretReplaced { members["secret"] = .string("replaced") }
+        return .object(members)
+    }
 }

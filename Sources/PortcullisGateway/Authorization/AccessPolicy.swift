@@ -26,7 +26,8 @@ struct AccessPolicy: Sendable {
     }
 
     func require(
-        _ principal: Principal, _ action: GatewayAction, on resource: PolicyResource, caller: Caller, mcp: MCPCall? = nil
+        _ principal: Principal, _ action: GatewayAction, on resource: PolicyResource, caller: Caller, mcp: MCPCall? = nil,
+        credential: CredentialRequest? = nil
     ) throws(AgentCoreError) {
         let now = clock.now()
         let request = AuthorizationRequest(
@@ -38,7 +39,8 @@ struct AccessPolicy: Sendable {
                 time: now,
                 sessionId: caller.sessionId,
                 headers: Self.customHeaders(caller),
-                mcp: mcp
+                mcp: mcp,
+                credentialRequest: credential
             )
         )
         let decision = engine.authorize(request)
@@ -51,6 +53,7 @@ struct AccessPolicy: Sendable {
                 "errors": .array(decision.errors.prefix(10).map { .string($0) }),
             ]
             if let tool = mcp?.tool { details["tool"] = .string(tool) }
+            if let credential { details["provider"] = .string(credential.provider) }
             audit.record(
                 AuditEvent(
                     time: now, kind: .authorizationDenied, principal: principal.id, agentRuntimeId: agent, action: action.rawValue,

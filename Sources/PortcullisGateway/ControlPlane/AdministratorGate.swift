@@ -62,4 +62,22 @@ struct AdministratorGate: Sendable {
         }
         try authorize(principal, action, .agent(facts), request, context)
     }
+
+    /// Logs and audits a control-plane change; `before` and `after` are ``AuditSummary`` values (nothing secret).
+    func recordChange(
+        _ operation: String, by principal: Principal, resource: String, agentRuntimeId: String? = nil, details extra: [String: JSONValue] = [:],
+        before: JSONValue? = nil, after: JSONValue? = nil
+    ) {
+        logger.notice("control-plane change", metadata: ["operation": "\(operation)", "principal": "\(principal.id)", "resource": "\(resource)"])
+        var details = extra
+        details["resource"] = .string(resource)
+        if let before { details["before"] = before }
+        if let after { details["after"] = after }
+        audit.record(
+            AuditEvent(
+                time: Date(), kind: .controlPlaneChange, principal: principal.id, agentRuntimeId: agentRuntimeId, action: operation, outcome: "success",
+                details: details
+            )
+        )
+    }
 }

@@ -285,20 +285,10 @@ struct ControlPlaneController: Sendable {
     /// Logs and audits a change; `resource` is the runtime id, or `runtime id/endpoint name`; `before` and `after`
     /// are ``AuditSummary`` values (nothing secret).
     private func audit(_ operation: String, _ principal: Principal, _ resource: String, before: JSONValue? = nil, after: JSONValue? = nil) {
-        logger.notice(
-            "control-plane change",
-            metadata: ["operation": "\(operation)", "principal": "\(principal.id)", "resource": "\(resource)"]
-        )
-        var details: [String: JSONValue] = ["resource": .string(resource)]
         let parts = resource.split(separator: "/", maxSplits: 1)
-        if parts.count == 2 { details["endpoint"] = .string(String(parts[1])) }
-        if let before { details["before"] = before }
-        if let after { details["after"] = after }
-        gate.audit.record(
-            AuditEvent(
-                time: Date(), kind: .controlPlaneChange, principal: principal.id, agentRuntimeId: parts.first.map(String.init), action: operation,
-                outcome: "success", details: details
-            )
+        gate.recordChange(
+            operation, by: principal, resource: resource, agentRuntimeId: parts.first.map(String.init),
+            details: parts.count == 2 ? ["endpoint": .string(String(parts[1]))] : [:], before: before, after: after
         )
     }
 

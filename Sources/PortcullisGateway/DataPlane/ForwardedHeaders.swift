@@ -37,6 +37,10 @@ enum ForwardedHeaders {
         var isTLS: Bool
         var host: String?
         var maxValueBytes: Int
+        /// The agent's workload access token for this call.
+        var workloadAccessToken: String?
+        /// The return URL `@requires_access_token` uses when the agent names none.
+        var oauth2CallbackURL: String?
     }
 
     /// The headers sent to the agent.
@@ -76,6 +80,14 @@ enum ForwardedHeaders {
         }
         headers.add(name: "X-Amzn-Bedrock-AgentCore-Runtime-Session-Id", value: context.sessionId)
         headers.add(name: "X-Amzn-Bedrock-AgentCore-Runtime-Request-Id", value: context.requestId)
+        if let token = context.workloadAccessToken {
+            // Both names: the SDK's HTTP apps prefer the second, its A2A and AG-UI servers read only the first.
+            headers.add(name: "WorkloadAccessToken", value: token)
+            headers.add(name: "X-Amz-Bedrock-AgentCore-Identity-WAT", value: token)
+        }
+        if let callback = context.oauth2CallbackURL {
+            headers.add(name: "OAuth2CallbackUrl", value: callback)
+        }
         if let clientAddress = context.clientAddress {
             headers.add(name: "X-Forwarded-For", value: clientAddress)
         }

@@ -9,6 +9,7 @@ import PortcullisCore
 import PortcullisIdentity
 import PortcullisPolicy
 import PortcullisSessions
+import PortcullisVault
 
 /// The data plane over HTTP: InvokeAgentRuntime, GetAgentCard and StopRuntimeSession.
 struct InvocationController: Sendable {
@@ -23,6 +24,8 @@ struct InvocationController: Sendable {
     let limits: LimitsConfiguration
     let maxStreamDuration: Duration
     let isTLS: Bool
+    let workloadTokens: WorkloadAccessTokens
+    let clock: any WallClock
     let logger: Logger
 
     func register(on router: Router<GatewayRequestContext>) {
@@ -261,7 +264,11 @@ struct InvocationController: Sendable {
                 clientAddress: context.channel.remoteAddress?.ipAddress,
                 isTLS: isTLS,
                 host: request.head.authority,
-                maxValueBytes: limits.maxForwardedHeaderBytes
+                maxValueBytes: limits.maxForwardedHeaderBytes,
+                workloadAccessToken: workloadTokens.mint(
+                    workload: resolved.runtime.workloadIdentityName, user: admitted.principal.workloadUser, now: clock.now()
+                ),
+                oauth2CallbackURL: resolved.defaultReturnURL
             )
         )
         var body = prepared ?? UpstreamClient.Body.none

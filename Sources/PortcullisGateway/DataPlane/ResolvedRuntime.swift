@@ -17,6 +17,8 @@ struct ResolvedRuntime: Sendable {
     /// The version's JWT authorizer, read once; `nil` on runtimes without one (and on one that cannot be read,
     /// which ``AgentRuntimeConfiguration/requiresJWTBearer`` still marks, so every token is refused).
     var authorizer: CustomJWTAuthorizer?
+    /// The first allowed return URL of the runtime's workload identity (sent as `OAuth2CallbackUrl`).
+    var defaultReturnURL: String?
 
     var configuration: AgentRuntimeConfiguration { version.configuration }
 }

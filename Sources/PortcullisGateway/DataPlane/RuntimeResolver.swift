@@ -24,13 +24,13 @@ final class RuntimeResolver: Sendable {
     static let cacheLifetime: Duration = .seconds(2)
     private static let maxEntries = 10_000
 
-    private let store: any AgentRegistryStore
+    private let store: any AgentRegistryStore & WorkloadIdentityStore
     private let names: ResourceNames
     private let artifacts: AgentArtifacts
     private let logger: Logger
     private let cache = Mutex<[Key: Entry]>([:])
 
-    init(store: any AgentRegistryStore, names: ResourceNames, artifacts: AgentArtifacts, logger: Logger) {
+    init(store: any AgentRegistryStore & WorkloadIdentityStore, names: ResourceNames, artifacts: AgentArtifacts, logger: Logger) {
         self.store = store
         self.names = names
         self.artifacts = artifacts
@@ -98,7 +98,8 @@ final class RuntimeResolver: Sendable {
                 upstream: upstream,
                 sandboxed: sandboxed,
                 allowlistedHeaders: Set(version.configuration.requestHeaderAllowlist.map { $0.lowercased() }),
-                authorizer: version.configuration.customJWTAuthorizer
+                authorizer: version.configuration.customJWTAuthorizer,
+                defaultReturnURL: try await store.workloadIdentity(name: runtime.workloadIdentityName)?.defaultReturnURL
             )
         } catch {
             logger.error("agent registry lookup failed", metadata: ["error": "\(error)"])

@@ -184,6 +184,16 @@ struct AgentArtifacts: Sendable {
             contract["NO_PROXY"] = "localhost,127.0.0.1,::1"
             contract["no_proxy"] = contract["NO_PROXY"]
         }
+        if sandbox.driver != .process {
+            // The token vault, through the gateway endpoint on the sandbox's own loopback. The SDK signs its calls
+            // with whatever AWS credentials it finds; the endpoint does not check them, so placeholders do unless
+            // the runtime sets real ones (for AWS services reached through the egress proxy).
+            contract["BEDROCK_AGENTCORE_DP_ENDPOINT"] = SandboxEndpointAddress.url
+            for (name, placeholder) in [("AWS_ACCESS_KEY_ID", "PORTCULLISSANDBOX"), ("AWS_SECRET_ACCESS_KEY", "the-sandbox-endpoint-does-not-check-signatures")]
+            where environment[name] == nil {
+                environment[name] = placeholder
+            }
+        }
         environment.merge(contract) { _, contractValue in contractValue }
         if configuration.protocolConfiguration.serverProtocol == .a2a {
             // The SDK's serve_a2a binds A2A_PORT and advertises AGENTCORE_RUNTIME_URL in the agent card: the URL

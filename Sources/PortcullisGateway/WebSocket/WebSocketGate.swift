@@ -6,6 +6,7 @@ import PortcullisCore
 import PortcullisIdentity
 import PortcullisPolicy
 import PortcullisSessions
+import PortcullisVault
 
 /// Decides a WebSocket upgrade while it is being negotiated: the same admission as an HTTP invocation, then the
 /// agent's side is connected, and only then does the client get its `101`.
@@ -15,6 +16,8 @@ struct WebSocketGate: Sendable {
     let connector: UpstreamWebSocketConnector
     let limits: LimitsConfiguration
     let isTLS: Bool
+    let workloadTokens: WorkloadAccessTokens
+    let clock: any WallClock
     let logger: Logger
 
     /// The outcome of an upgrade request, or `nil` when the path is not a WebSocket route (it is then served as
@@ -93,7 +96,11 @@ struct WebSocketGate: Sendable {
                 clientAddress: channel.remoteAddress?.ipAddress,
                 isTLS: isTLS,
                 host: request.authority,
-                maxValueBytes: limits.maxForwardedHeaderBytes
+                maxValueBytes: limits.maxForwardedHeaderBytes,
+                workloadAccessToken: workloadTokens.mint(
+                    workload: resolved.runtime.workloadIdentityName, user: admitted.principal.workloadUser, now: clock.now()
+                ),
+                oauth2CallbackURL: resolved.defaultReturnURL
             ),
             extraCustomHeaders: queryHeaders,
             defaultContentType: false

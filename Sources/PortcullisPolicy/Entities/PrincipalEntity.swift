@@ -13,6 +13,7 @@ enum PrincipalEntity {
         case .jwt: EntityUID(type: PolicyEntityType.user, id: principal.id)
         case .apiKey: EntityUID(type: PolicyEntityType.apiKey, id: credentialId(principal, prefix: "apikey:"))
         case .sigV4: EntityUID(type: PolicyEntityType.accessKey, id: credentialId(principal, prefix: "accesskey:"))
+        case .workload: EntityUID(type: PolicyEntityType.workload, id: credentialId(principal, prefix: "workload:"))
         }
     }
 
@@ -22,6 +23,10 @@ enum PrincipalEntity {
         switch principal.method {
         case .jwt:
             return userEntity(principal, uid: uid)
+        case .workload:
+            var attributes: [String: Value] = ["name": .string(principal.displayName)]
+            if let agent = principal.agentName { attributes["agent"] = .string(agent) }
+            return Entity(uid: uid, attributes: attributes)
         case .apiKey, .sigV4:
             let attributes: [String: Value] = [
                 "name": .string(principal.displayName),

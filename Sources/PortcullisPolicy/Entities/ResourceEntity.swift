@@ -9,12 +9,17 @@ import Cedar
 enum ResourceEntity {
     /// The runtime tag whose value lists the user groups an agent is granted to.
     static let grantedGroupsTag = "portcullis:groups"
+    /// The credential-provider tag whose value lists the agents (runtime names, or `*`) that may use it.
+    static let grantedAgentsTag = "portcullis:agents"
+    /// The credential-provider tag whose value lists the workload identities (or `*`) that may use it.
+    static let grantedWorkloadsTag = "portcullis:workloads"
 
     static func uid(of resource: PolicyResource) -> EntityUID {
         switch resource {
         case .agent(let agent): EntityUID(type: PolicyEntityType.agent, id: agent.name)
         case .gateway: PolicyEntityType.gatewayUID
-        case .credentialProvider(let name): EntityUID(type: PolicyEntityType.credentialProvider, id: name)
+        case .credentialProvider(let provider): EntityUID(type: PolicyEntityType.credentialProvider, id: provider.name)
+        case .workload(let workload): EntityUID(type: PolicyEntityType.workload, id: workload.name)
         }
     }
 
@@ -24,8 +29,19 @@ enum ResourceEntity {
         switch resource {
         case .gateway:
             return Entity(uid: uid)
-        case .credentialProvider(let name):
-            return Entity(uid: uid, attributes: ["name": .string(name)])
+        case .credentialProvider(let provider):
+            var attributes: [String: Value] = [
+                "name": .string(provider.name),
+                "kind": .string(provider.kind),
+                "agents": .set(Set(words(provider.tags[grantedAgentsTag]).map(Value.string))),
+                "workloads": .set(Set(words(provider.tags[grantedWorkloadsTag]).map(Value.string))),
+            ]
+            if let vendor = provider.vendor { attributes["vendor"] = .string(vendor) }
+            return Entity(uid: uid, attributes: attributes, tags: provider.tags.mapValues(Value.string))
+        case .workload(let workload):
+            var attributes: [String: Value] = ["name": .string(workload.name)]
+            if let agent = workload.agentName { attributes["agent"] = .string(agent) }
+            return Entity(uid: uid, attributes: attributes)
         case .agent(let agent):
             var attributes: [String: Value] = [
                 "name": .string(agent.name),
@@ -47,7 +63,11 @@ enum ResourceEntity {
     }
 
     static func grantedGroups(_ tags: [String: String]) -> [EntityUID] {
-        guard let value = tags[grantedGroupsTag] else { return [] }
-        return value.split(whereSeparator: { $0 == " " }).map { EntityUID(type: PolicyEntityType.group, id: String($0)) }
+        words(tags[grantedGroupsTag]).map { EntityUID(type: PolicyEntityType.group, id: $0) }
+    }
+
+    /// A space-separated tag value's words.
+    static func words(_ value: String?) -> [String] {
+        value?.split(whereSeparator: { $0 == " " }).map(String.init) ?? []
     }
 }

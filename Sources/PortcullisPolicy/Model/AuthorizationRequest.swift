@@ -23,7 +23,38 @@ public enum PolicyResource: Sendable {
     /// The gateway as a whole (listing runtimes).
     case gateway
     /// A token-vault credential provider.
-    case credentialProvider(name: String)
+    case credentialProvider(CredentialProviderFacts)
+    /// A workload identity (control-plane operations on it, and minting its access tokens).
+    case workload(WorkloadFacts)
+}
+
+/// The facts about a credential provider that policies may test.
+public struct CredentialProviderFacts: Sendable {
+    public var name: String
+    /// `api_key` or `oauth2`.
+    public var kind: String
+    /// The OAuth 2.0 vendor (`GithubOauth2`, …), for OAuth 2.0 providers that exist.
+    public var vendor: String?
+    public var tags: [String: String]
+
+    public init(name: String, kind: String, vendor: String? = nil, tags: [String: String] = [:]) {
+        self.name = name
+        self.kind = kind
+        self.vendor = vendor
+        self.tags = tags
+    }
+}
+
+/// The facts about a workload identity that policies may test.
+public struct WorkloadFacts: Sendable {
+    public var name: String
+    /// The runtime that owns it, for runtime-managed identities.
+    public var agentName: String?
+
+    public init(name: String, agentName: String? = nil) {
+        self.name = name
+        self.agentName = agentName
+    }
 }
 
 /// The facts about an agent runtime that policies may test.

@@ -29,6 +29,21 @@ public enum GatewayAction: String, Sendable, CaseIterable {
     case terminateSession = "TerminateSession"
     case getUsage = "GetUsage"
     case getAuditLog = "GetAuditLog"
+    // Workload identities and credential providers (control plane).
+    case createWorkloadIdentity = "CreateWorkloadIdentity"
+    case getWorkloadIdentity = "GetWorkloadIdentity"
+    case updateWorkloadIdentity = "UpdateWorkloadIdentity"
+    case deleteWorkloadIdentity = "DeleteWorkloadIdentity"
+    case listWorkloadIdentities = "ListWorkloadIdentities"
+    case createCredentialProvider = "CreateCredentialProvider"
+    case getCredentialProvider = "GetCredentialProvider"
+    case updateCredentialProvider = "UpdateCredentialProvider"
+    case deleteCredentialProvider = "DeleteCredentialProvider"
+    case listCredentialProviders = "ListCredentialProviders"
+    // Minting workload access tokens (data plane, for whoever hosts the agent).
+    case getWorkloadAccessToken = "GetWorkloadAccessToken"
+    case getWorkloadAccessTokenForJWT = "GetWorkloadAccessTokenForJWT"
+    case getWorkloadAccessTokenForUserId = "GetWorkloadAccessTokenForUserId"
 
     /// The action groups policies grant by; each is itself an action entity.
     public enum Group: String, Sendable, CaseIterable {
@@ -40,6 +55,8 @@ public enum GatewayAction: String, Sendable, CaseIterable {
         case administer = "Administer"
         /// The control plane's reads (get and list).
         case readControlPlane = "ReadControlPlane"
+        /// Minting workload access tokens for a workload, with or without a user.
+        case getWorkloadTokens = "GetWorkloadTokens"
 
         public var uid: EntityUID { EntityUID(type: PolicyEntityType.action, id: rawValue) }
     }
@@ -54,11 +71,16 @@ public enum GatewayAction: String, Sendable, CaseIterable {
         case .getResourceOauth2Token, .getResourceApiKey:
             return [.useCredentials]
         case .getAgentRuntime, .listAgentRuntimes, .listAgentRuntimeVersions, .getAgentRuntimeEndpoint, .listAgentRuntimeEndpoints,
-            .listSessions, .getSession, .getUsage, .getAuditLog:
+            .listSessions, .getSession, .getUsage, .getAuditLog, .getWorkloadIdentity, .listWorkloadIdentities,
+            .getCredentialProvider, .listCredentialProviders:
             return [.administer, .readControlPlane]
         case .createAgentRuntime, .updateAgentRuntime, .deleteAgentRuntime, .createAgentRuntimeEndpoint,
-            .updateAgentRuntimeEndpoint, .deleteAgentRuntimeEndpoint, .terminateSession:
+            .updateAgentRuntimeEndpoint, .deleteAgentRuntimeEndpoint, .terminateSession, .createWorkloadIdentity,
+            .updateWorkloadIdentity, .deleteWorkloadIdentity, .createCredentialProvider, .updateCredentialProvider,
+            .deleteCredentialProvider:
             return [.administer]
+        case .getWorkloadAccessToken, .getWorkloadAccessTokenForJWT, .getWorkloadAccessTokenForUserId:
+            return [.getWorkloadTokens]
         }
     }
 

@@ -19,13 +19,13 @@ final class ConnectRequestHandler: ChannelInboundHandler, RemovableChannelHandle
     }
 
     private let policy: EgressProxy.Policy
-    private let tunnels: EgressProxy.Tunnels
+    private let tunnels: ChannelSet
     private var state = State.readingHead
     private var head = ByteBuffer()
     /// Bytes the client sent after its request head, for the destination.
     private var early: [ByteBuffer] = []
 
-    init(policy: EgressProxy.Policy, tunnels: EgressProxy.Tunnels) {
+    init(policy: EgressProxy.Policy, tunnels: ChannelSet) {
         self.policy = policy
         self.tunnels = tunnels
     }

@@ -3,7 +3,6 @@ import Logging
 import NIOCore
 import NIOPosix
 public import PortcullisCore
-import Synchronization
 
 /// The allowlisting HTTP CONNECT proxy of one sandbox: it listens on `127.0.0.1:3128` inside the sandbox's network
 /// namespace (so only that sandbox can reach it), and opens a TCP tunnel from the host to a destination only when
@@ -23,21 +22,21 @@ final class EgressProxy: Sendable {
     static let maxRequestHeadBytes = 8192
 
     private let listener: any Channel
-    private let tunnels: Tunnels
+    private let tunnels: ChannelSet
 
-    private init(listener: any Channel, tunnels: Tunnels) {
+    private init(listener: any Channel, tunnels: ChannelSet) {
         self.listener = listener
         self.tunnels = tunnels
     }
 
     /// Serves the proxy on `descriptor`, a socket listening inside the sandbox (``Sandbox/listen(port:)``).
     static func start(on descriptor: Int32, rules: [EgressRule], sandboxId: String, logger: Logger) async throws -> EgressProxy {
-        let tunnels = Tunnels()
+        let tunnels = ChannelSet(limit: maxTunnels)
         let policy = Policy(rules: rules, sandboxId: sandboxId, logger: logger)
         let listener = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .childChannelOption(.allowRemoteHalfClosure, value: false)
             .childChannelInitializer { channel in
-                guard tunnels.open(channel) else {
+                guard tunnels.admit(channel) else {
                     return channel.close()
                 }
                 return channel.eventLoop.makeCompletedFuture {
@@ -60,53 +59,6 @@ final class EgressProxy: Sendable {
         let rules: [EgressRule]
         let sandboxId: String
         let logger: Logger
-    }
-
-    /// The client connections open now, bounded; every channel of a tunnel is closed with the proxy.
-    final class Tunnels: Sendable {
-        private let channels = Mutex<(open: [ObjectIdentifier: any Channel], clients: Int, closed: Bool)>(([:], 0, false))
-
-        /// Admits a new client connection, or refuses it beyond ``EgressProxy/maxTunnels``.
-        func open(_ client: any Channel) -> Bool {
-            let admitted = channels.withLock { state -> Bool in
-                guard !state.closed, state.clients < EgressProxy.maxTunnels else { return false }
-                state.clients += 1
-                state.open[ObjectIdentifier(client)] = client
-                return true
-            }
-            if admitted {
-                client.closeFuture.whenComplete { _ in
-                    self.channels.withLock { state in
-                        state.clients -= 1
-                        state.open[ObjectIdentifier(client)] = nil
-                    }
-                }
-            }
-            return admitted
-        }
-
-        /// Tracks a connection to a destination, closed with the proxy. Returns `false` once the proxy is closed.
-        func track(_ destination: any Channel) -> Bool {
-            let tracked = channels.withLock { state -> Bool in
-                guard !state.closed else { return false }
-                state.open[ObjectIdentifier(destination)] = destination
-                return true
-            }
-            if tracked {
-                destination.closeFuture.whenComplete { _ in
-                    _ = self.channels.withLock { $0.open.removeValue(forKey: ObjectIdentifier(destination)) }
-                }
-            }
-            return tracked
-        }
-
-        func closeAll() async {
-            let open = channels.withLock { state -> [any Channel] in
-                state.closed = true
-                return Array(state.open.values)
-            }
-            for channel in open { try? await channel.close() }
-        }
     }
 }
 

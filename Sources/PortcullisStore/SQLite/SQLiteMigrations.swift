@@ -175,6 +175,34 @@ enum SQLiteMigrations {
                     """
             )
         }
+        migrator.registerMigration("v7-workload-identities-credential-providers") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE workload_identity (
+                        name TEXT PRIMARY KEY NOT NULL,
+                        runtime_id TEXT UNIQUE REFERENCES agent_runtime(id) ON DELETE CASCADE,
+                        allowed_return_urls TEXT NOT NULL,
+                        tags TEXT NOT NULL,
+                        created_at REAL NOT NULL,
+                        updated_at REAL NOT NULL
+                    );
+                    INSERT INTO workload_identity (name, runtime_id, allowed_return_urls, tags, created_at, updated_at)
+                        SELECT id, id, '[]', '{}', created_at, created_at FROM agent_runtime;
+                    CREATE TABLE credential_provider (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        name TEXT NOT NULL,
+                        kind TEXT NOT NULL,
+                        vendor TEXT,
+                        configuration TEXT NOT NULL,
+                        sealed_secret TEXT NOT NULL,
+                        tags TEXT NOT NULL,
+                        created_at REAL NOT NULL,
+                        updated_at REAL NOT NULL,
+                        UNIQUE (kind, name)
+                    );
+                    """
+            )
+        }
         return migrator
     }
 }

@@ -26,6 +26,11 @@ extension SQLiteStore: AgentRegistryStore {
             }
             try Self.insertVersion(firstVersion, configuration: configuration, db: db)
             try Self.insertEndpoint(defaultEndpoint, db: db)
+            // The runtime's own workload identity, removed with it (ON DELETE CASCADE).
+            try Self.insertWorkloadIdentity(
+                WorkloadIdentity(name: runtime.workloadIdentityName, runtimeId: runtime.id, createdAt: runtime.createdAt, updatedAt: runtime.createdAt),
+                db: db
+            )
         }
     }
 

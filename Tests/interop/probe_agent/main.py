@@ -40,6 +40,9 @@ def act(body, headers):
             "docker": os.environ.get("DOCKER_CONTAINER"),
             "home": os.environ.get("HOME"),
             "environment": body.get("variable") and os.environ.get(body["variable"]),
+            "workloadAccessToken": headers.get("X-Amz-Bedrock-AgentCore-Identity-WAT"),
+            "workloadAccessTokenA2A": headers.get("WorkloadAccessToken"),
+            "oauth2CallbackUrl": headers.get("OAuth2CallbackUrl"),
         }
     if action == "import":
         def load():
@@ -95,6 +98,24 @@ def act(body, headers):
                     reply += chunk
                 return {"status": status, "reply": reply.decode().strip()}
         return attempt(tunnel)
+    if action == "vault":
+        # A raw call to the gateway endpoint in the sandbox, with this call's workload access token or a given one.
+        def call():
+            import urllib.error
+            import urllib.request
+            token = body.get("token") or headers.get("X-Amz-Bedrock-AgentCore-Identity-WAT")
+            request = urllib.request.Request(
+                os.environ["BEDROCK_AGENTCORE_DP_ENDPOINT"] + body.get("path", "/identities/api-key"),
+                data=json.dumps({"workloadIdentityToken": token, "resourceCredentialProviderName": body["provider"]}).encode(),
+                method="POST",
+                headers={"Content-Type": "application/json"},
+            )
+            try:
+                with urllib.request.urlopen(request, timeout=5) as response:
+                    return {"status": response.status, "body": json.loads(response.read())}
+            except urllib.error.HTTPError as error:
+                return {"status": error.code, "body": json.loads(error.read() or b"{}")}
+        return attempt(call)
     if action == "resolve":
         try:
             socket.getaddrinfo(body["host"], 443)
