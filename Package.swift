@@ -80,6 +80,7 @@ let package = Package(
             dependencies: [
                 "PortcullisCore",
                 "PortcullisStore",
+                "PortcullisIdentity",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],

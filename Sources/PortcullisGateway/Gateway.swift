@@ -57,6 +57,8 @@ public struct Gateway: Sendable {
     /// Mints the workload access tokens agents get with every call.
     public let workloadTokens: WorkloadAccessTokens
     let credentialProviders: CredentialProviders
+    let oauth2Tokens: OAuth2Tokens
+    let consent: ConsentFlow
     let vault: VaultDataPlane
     let logger: Logger
 
@@ -130,13 +132,17 @@ public struct Gateway: Sendable {
         }
         let credentialProviders = CredentialProviders(store: store, keyRing: keyRing, clock: clock, logger: logger)
         self.credentialProviders = credentialProviders
-        let vault = VaultDataPlane(
-            tokens: workloadTokens, providers: credentialProviders, workloads: store, runtimes: store, access: access, audit: audit, clock: clock,
-            logger: logger
-        )
-        self.vault = vault
+        let oauth2Tokens = OAuth2Tokens(store: store, keyRing: keyRing, clock: clock, logger: logger)
+        self.oauth2Tokens = oauth2Tokens
+        let consent = ConsentFlow(store: store, tokens: oauth2Tokens, keyRing: keyRing, clock: clock, logger: logger)
+        self.consent = consent
         let advertisedURL = AdvertisedGatewayURL(configured: configuration.server.publicURL)
         self.advertisedURL = advertisedURL
+        let vault = VaultDataPlane(
+            tokens: workloadTokens, providers: credentialProviders, oauth2: oauth2Tokens, consent: consent, advertisedURL: advertisedURL,
+            workloads: store, runtimes: store, access: access, audit: audit, clock: clock, logger: logger
+        )
+        self.vault = vault
         let artifacts = AgentArtifacts(
             root: dataDirectory + "/artifacts",
             layers: configuration.artifacts.layerDirectory ?? dataDirectory + "/layers",
@@ -326,6 +332,16 @@ public struct Gateway: Sendable {
         CredentialProviderController(gate: administrators, providers: credentialProviders, vault: vault, names: configuration.resources)
             .register(on: router, controlPlane: server.controlPlane)
         if server.controlPlane {
+            OAuth2ProviderController(
+                gate: administrators, providers: credentialProviders, registrar: OAuth2Registrar(configuration: configuration.vault),
+                advertisedURL: advertisedURL, names: configuration.resources
+            ).register(on: router)
+        }
+        ConsentController(
+            consent: consent, providers: credentialProviders, store: store, browserSessions: browserSessions, issuers: issuers,
+            jwtAuthenticator: jwtAuthenticator, gate: administrators, advertisedURL: advertisedURL, audit: audit, clock: clock, logger: logger
+        ).register(on: router)
+        if server.controlPlane {
             ControlPlaneController(
                 registry: registry,
                 authenticators: authenticators,
@@ -410,6 +426,7 @@ public struct Gateway: Sendable {
                 audit: store,
                 auditRetention: TimeInterval(configuration.audit.retentionDays) * 86_400,
                 idempotency: idempotency,
+                vault: store,
                 interval: .seconds(30),
                 logger: logger
             ),

@@ -20,6 +20,7 @@ public protocol CredentialProviderStore: Sendable {
     /// - Throws: ``StoreError/conflict(_:)`` when a provider of that kind already has the name.
     func insertCredentialProvider(_ record: CredentialProviderRecord) async throws
     func credentialProvider(kind: CredentialProviderRecord.Kind, name: String) async throws -> CredentialProviderRecord?
+    func credentialProvider(id: String) async throws -> CredentialProviderRecord?
     /// Providers of a kind ordered by name, starting after `afterName`.
     func credentialProviders(kind: CredentialProviderRecord.Kind, after afterName: String?, limit: Int) async throws -> [CredentialProviderRecord]
     /// Replaces a provider's configuration, secret and update time, keeping its id. Returns `false` when it does not exist.

@@ -131,7 +131,32 @@ public struct CredentialProviders: Sendable {
         return AgentCoreError(.internalServer, "The token vault's store is unavailable")
     }
 
-    static func notFound(_ kind: CredentialProviderRecord.Kind, _ name: String) -> AgentCoreError {
+    public static func notFound(_ kind: CredentialProviderRecord.Kind, _ name: String) -> AgentCoreError {
         AgentCoreError.notFound("No \(kind == .apiKey ? "API key" : "OAuth2") credential provider named \(name)")
+    }
+}
+
+extension CredentialProviders {
+    /// An OAuth 2.0 provider's client, its secret opened: what the vault's token calls use.
+    public func oauth2Client(_ record: CredentialProviderRecord) throws(AgentCoreError) -> OAuth2Tokens.Client {
+        guard record.kind == .oauth2, let vendor = record.vendor, let registration = Self.registration(of: record) else {
+            throw AgentCoreError(.internalServer, "The credential provider \(record.name) is not a usable OAuth2 provider")
+        }
+        return OAuth2Tokens.Client(
+            providerId: record.id, providerName: record.name, profile: OAuth2VendorProfile.profile(for: vendor), registration: registration,
+            secret: try secret(of: record)
+        )
+    }
+
+    /// The stored registration of an OAuth 2.0 provider.
+    public static func registration(of record: CredentialProviderRecord) -> OAuth2ClientRegistration? {
+        guard let data = try? JSONEncoder().encode(record.configuration) else { return nil }
+        return try? JSONDecoder().decode(OAuth2ClientRegistration.self, from: data)
+    }
+
+    /// A registration as stored configuration.
+    public static func configuration(of registration: OAuth2ClientRegistration) -> JSONValue {
+        guard let data = try? JSONEncoder().encode(registration), let value = try? JSONDecoder().decode(JSONValue.self, from: data) else { return .null }
+        return value
     }
 }

@@ -289,7 +289,7 @@ struct CLITests {
         let binary = try #require(Self.binary)
         let shipped = try await ExternalProcess.run(binary, ["policy", "validate", shippedPolicies])
         #expect(shipped.status == 0, "\(shipped.error)")
-        #expect(shipped.output.contains("10 policies in 3 files, valid"))
+        #expect(shipped.output.contains("11 policies in 3 files, valid"))
         #expect(shipped.output.contains("validated against schema.cedarschema"))
 
         let directory = try TemporaryDirectory()

@@ -1,3 +1,5 @@
+import NIOCore
+import AsyncHTTPClient
 import Crypto
 import Foundation
 import NIOHTTP1
@@ -118,6 +120,71 @@ struct ExampleAgentTests {
             let reads = try await gateway.gateway.store.auditRecords(AuditQuery(kinds: [.vaultAccess], limit: 10))
             #expect(reads.map(\.event.outcome) == ["success", "denied"], "\(reads.map(\.body))")
             #expect(reads.allSatisfy { !$0.body.contains(key) })
+        }
+    }
+
+    @Test("the SDK's @requires_access_token(USER_FEDERATION), unmodified: the user follows the streamed authorization URL, signs in and consents; the SDK's poll gets the token; the next call needs no consent")
+    func vaultAgentUserConsent() async throws {
+        let github = StandInVendor(style: .github)
+        try await github.run { vendorURL in
+            try await TestGateway.runDevelopment(configure: { configuration in
+                configuration.sandbox = SandboxConfiguration(driver: .bubblewrap, memoryMiB: 512, cpus: 1, maxProcesses: 128, writableMiB: 32, startTimeoutSeconds: 30)
+                configuration.artifacts = ArtifactsConfiguration(pip: PipConfiguration(findLinks: [Self.wheelhouse], noIndex: true))
+                configuration.vault.vendorEndpoints = ["GithubOauth2": VaultConfiguration.VendorEndpoints(authorizationEndpoint: vendorURL + "/authorize", tokenEndpoint: vendorURL + "/token")]
+                let issuer = configuration.development!.issuer
+                configuration.agents = [
+                    DeclaredAgent(
+                        name: "vault_agent",
+                        configuration: AgentRuntimeConfiguration(
+                            artifact: .code(CodeArtifact(source: .path("\(Self.examples)/vault_agent"), runtime: "PYTHON_3_11", entryPoint: ["main.py"])),
+                            roleArn: DeclaredAgent.roleArn,
+                            lifecycle: LifecycleConfiguration(idleRuntimeSessionTimeout: 120, maxLifetime: 3600),
+                            authorizerConfiguration: .object(["customJWTAuthorizer": CustomJWTAuthorizer(discoveryURL: issuer + "/.well-known/openid-configuration").json])
+                        )
+                    )
+                ]
+            }) { gateway in
+                let arn = try #require(try await gateway.gateway.runtimeARN(named: "vault_agent"))
+                let created = try await VaultTests.call(gateway, "CreateOauth2CredentialProvider", [
+                    "name": "github", "credentialProviderVendor": "GithubOauth2", "tags": ["portcullis:agents": "vault_agent"],
+                    "oauth2ProviderConfigInput": ["githubOauth2ProviderConfig": ["clientId": github.clientId, "clientSecret": github.clientSecret]],
+                ])
+                #expect(created.status == 201, "\(created.body)")
+                let alice = try #require(try gateway.gateway.developmentToken(user: "alice", lifetime: 3600))
+                try await TestBrowser.with { (browser: TestBrowser) async throws in
+                    var request = HTTPClientRequest(url: gateway.invocationURL(arn))
+                    request.method = .POST
+                    request.headers.add(name: "Authorization", value: "Bearer \(alice)")
+                    request.headers.add(name: "Content-Type", value: "application/json")
+                    request.headers.add(name: "X-Amzn-Bedrock-AgentCore-Runtime-Session-Id", value: SandboxTests.session("o"))
+                    request.body = .bytes(ByteBuffer(string: #"{"oauth2": true}"#))
+                    let response = try await HTTPClient.shared.execute(request, timeout: .seconds(120))
+                    #expect(response.status == .ok)
+                    var text = ""
+                    var consented = false
+                    for try await chunk in response.body {
+                        text += String(buffer: chunk)
+                        guard !consented, let url = text.slice(from: "\"authorizationUrl\": \"", to: "\"") else { continue }
+                        // The user: opens the link the agent streamed, signs in as Alice, consents at the vendor.
+                        consented = true
+                        let setup = OAuth2VaultTests.Consent(gateway: gateway, vendor: github, vendorURL: vendorURL, alice: .id("unused"), clock: ManualClock())
+                        let done = try await OAuth2VaultTests.consent(browser, setup, authorizationURL: url)
+                        #expect(done.status == 200 && done.body.contains("Access granted"), "\(done.body)")
+                    }
+                    #expect(consented, "the agent streamed an authorization URL: \(text)")
+                    let fingerprint = try #require(text.slice(from: "\"sha256\": \"", to: "\""), "\(text)")
+                    #expect(github.issuedAccessTokens.map { Hex.encode(SHA256.hash(data: Array($0.utf8))) } == [fingerprint], "the agent got the token the vendor issued")
+
+                    // Vaulted now: the next call gets it without a link.
+                    let again = try await gateway.send(
+                        .POST, gateway.invocationURL(arn), headers: [("Content-Type", "application/json"), ("X-Amzn-Bedrock-AgentCore-Runtime-Session-Id", SandboxTests.session("p"))],
+                        body: #"{"oauth2": true}"#, key: .some(alice)
+                    )
+                    #expect(again.status == 200)
+                    #expect(!again.body.contains("authorizationUrl") && again.body.contains(fingerprint), "\(again.body)")
+                    #expect(github.authorizeRequests.count == 1 && github.tokenRequests("authorization_code") == 1)
+                }
+            }
         }
     }
 

@@ -38,10 +38,12 @@ struct WebSocketTests {
         headers: [(String, String)]? = nil,
         query: String? = nil
     ) async throws -> NIOAsyncChannel<WebSocketFrame, WebSocketFrame> {
+        // Generous: the gateway answers the upgrade only once the agent side is up, and a loaded CI machine (the
+        // sandbox suites run beside this one) can take seconds for that.
         let connector = UpstreamWebSocketConnector(
             eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
-            connectTimeout: .seconds(5),
-            handshakeTimeout: .seconds(10),
+            connectTimeout: .seconds(10),
+            handshakeTimeout: .seconds(45),
             maxFrameBytes: 1 << 24
         )
         var httpHeaders = HTTPHeaders()

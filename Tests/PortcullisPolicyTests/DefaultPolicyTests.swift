@@ -21,7 +21,7 @@ struct DefaultPolicyTests {
         let bundle = engine.current
         #expect(bundle.schema != nil)
         #expect(bundle.policies.policies.map(\.id.rawValue).sorted() == [
-            "access-keys-use-their-agents", "administrators-mint-workload-tokens", "administrators-use-the-control-plane",
+            "access-keys-use-their-agents", "administrators-confirm-consents", "administrators-mint-workload-tokens", "administrators-use-the-control-plane",
             "agents-use-credentials-granted-to-them", "api-keys-use-their-agents", "user-delegates-mint-workload-tokens-for-access-keys",
             "user-delegates-mint-workload-tokens-for-api-keys", "users-use-agents-granted-to-their-groups",
             "users-use-agents-whose-authorizer-admits-them", "workloads-use-credentials-granted-to-them",
@@ -109,7 +109,9 @@ struct DefaultPolicyTests {
         #expect(!allows(PolicyFixtures.request(admin, .getWorkloadAccessTokenForUserId, workload)), "naming a user needs --act-for-users")
         #expect(allows(PolicyFixtures.request(delegate, .getWorkloadAccessTokenForUserId, workload)))
         #expect(!allows(PolicyFixtures.request(delegate, .getWorkloadAccessToken, workload)))
-        for action in [GatewayAction.getWorkloadAccessToken, .getWorkloadAccessTokenForJWT, .getWorkloadAccessTokenForUserId] {
+        #expect(allows(PolicyFixtures.request(admin, .completeResourceTokenAuth, workload)))
+        #expect(allows(PolicyFixtures.request(delegate, .completeResourceTokenAuth, workload)))
+        for action in [GatewayAction.getWorkloadAccessToken, .getWorkloadAccessTokenForJWT, .getWorkloadAccessTokenForUserId, .completeResourceTokenAuth] {
             #expect(!allows(PolicyFixtures.request(plain, action, workload)))
             #expect(!allows(PolicyFixtures.request(PolicyFixtures.user("eve"), action, workload)))
         }

@@ -70,6 +70,28 @@ check(data.get_resource_api_key(workloadIdentityToken=plain, resourceCredentialP
 control.update_api_key_credential_provider(name="boto-search", apiKey=sentinel + "-rotated")
 check(data.get_resource_api_key(workloadIdentityToken=token, resourceCredentialProviderName="boto-search")["apiKey"] == sentinel + "-rotated", "the updated key is served")
 
+# OAuth2 providers: the shapes botocore parses, the callback URL to register, the secret never shown.
+oauth = control.create_oauth2_credential_provider(
+    name="boto-oauth",
+    credentialProviderVendor="CustomOauth2",
+    oauth2ProviderConfigInput={"customOauth2ProviderConfig": {
+        "clientId": "boto-client", "clientSecret": sentinel,
+        "oauthDiscovery": {"authorizationServerMetadata": {
+            "issuer": "http://127.0.0.1:9", "authorizationEndpoint": "http://127.0.0.1:9/authorize", "tokenEndpoint": "http://127.0.0.1:9/token",
+        }},
+    }},
+)
+check(oauth["ResponseMetadata"]["HTTPStatusCode"] == 201, "CreateOauth2CredentialProvider answers 201")
+check("/identities/oauth2/callback/" in oauth["callbackUrl"], "the callback URL to register at the vendor")
+described = control.get_oauth2_credential_provider(name="boto-oauth")
+metadata = described["oauth2ProviderConfigOutput"]["customOauth2ProviderConfig"]["oauthDiscovery"]["authorizationServerMetadata"]
+check(metadata["tokenEndpoint"] == "http://127.0.0.1:9/token" and described["credentialProviderVendor"] == "CustomOauth2", "GetOauth2CredentialProvider")
+check(hasattr(described["lastUpdatedTime"], "year") and described["callbackUrl"] == oauth["callbackUrl"], "times parse; the callback URL is stable")
+check(sentinel not in repr(oauth) + repr(described), "the client secret never comes back")
+oauth_names = [item["name"] for item in control.list_oauth2_credential_providers(maxResults=20)["credentialProviders"]]
+check(oauth_names == ["boto-oauth"], f"ListOauth2CredentialProviders: {oauth_names}")
+check(control.delete_oauth2_credential_provider(name="boto-oauth")["ResponseMetadata"]["HTTPStatusCode"] == 204, "DeleteOauth2CredentialProvider answers 204")
+
 deleted = control.delete_api_key_credential_provider(name="boto-search")
 check(deleted["ResponseMetadata"]["HTTPStatusCode"] == 204, "DeleteApiKeyCredentialProvider answers 204")
 check(code_of(lambda: control.get_api_key_credential_provider(name="boto-search")) == "ResourceNotFoundException", "a deleted provider is gone")

@@ -14,6 +14,7 @@ public struct GatewayConfiguration: Sendable, Equatable, Decodable {
     public var artifacts: ArtifactsConfiguration
     public var logging: LoggingConfiguration
     public var audit: AuditConfiguration
+    public var vault: VaultConfiguration
     public var agents: [DeclaredAgent]
     /// Set only by `portcullis dev`; never read from a file.
     public var development: DevelopmentSettings?
@@ -32,6 +33,7 @@ public struct GatewayConfiguration: Sendable, Equatable, Decodable {
         artifacts: ArtifactsConfiguration = ArtifactsConfiguration(),
         logging: LoggingConfiguration = LoggingConfiguration(),
         audit: AuditConfiguration = AuditConfiguration(),
+        vault: VaultConfiguration = VaultConfiguration(),
         agents: [DeclaredAgent] = [],
         development: DevelopmentSettings? = nil
     ) {
@@ -48,6 +50,7 @@ public struct GatewayConfiguration: Sendable, Equatable, Decodable {
         self.artifacts = artifacts
         self.logging = logging
         self.audit = audit
+        self.vault = vault
         self.agents = agents
         self.development = development
     }
@@ -56,7 +59,7 @@ public struct GatewayConfiguration: Sendable, Equatable, Decodable {
     public static let defaultResourceNames = ResourceNames(region: "us-east-1", accountId: "123456789012")
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case server, store, resources, limits, upstream, sessions, auth, keyRing, policies, sandbox, artifacts, logging, audit, agents
+        case server, store, resources, limits, upstream, sessions, auth, keyRing, policies, sandbox, artifacts, logging, audit, vault, agents
     }
 
     public init(from decoder: any Decoder) throws {
@@ -76,6 +79,7 @@ public struct GatewayConfiguration: Sendable, Equatable, Decodable {
         self.artifacts = try container.value(.artifacts, default: ArtifactsConfiguration())
         self.logging = try container.value(.logging, default: LoggingConfiguration())
         self.audit = try container.value(.audit, default: AuditConfiguration())
+        self.vault = try container.value(.vault, default: VaultConfiguration())
         self.agents = try container.value(.agents, default: [])
         self.development = nil
         try validate()

@@ -6,8 +6,8 @@ import PortcullisStore
 import PortcullisSessions
 import ServiceLifecycle
 
-/// Periodic housekeeping: expired sessions, API-key last-use times, stale idempotency records, old decisions and
-/// session usage records.
+/// Periodic housekeeping: expired sessions, API-key last-use times, stale idempotency records, old decisions,
+/// session usage records, expired consent sessions and the refresh journal.
 struct MaintenanceService: Service {
     let sessions: SessionDirectory
     let upstream: UpstreamClient
@@ -22,6 +22,7 @@ struct MaintenanceService: Service {
     let audit: any AuditStore
     let auditRetention: TimeInterval
     let idempotency: IdempotencyGuard
+    let vault: any VaultTokenStore
     let interval: Duration
     let logger: Logger
 
@@ -61,6 +62,16 @@ struct MaintenanceService: Service {
                     if purged > 0 { logger.info("purged old session usage records", metadata: ["count": "\(purged)"]) }
                 } catch {
                     logger.warning("could not purge old session usage records", metadata: ["error": "\(error)"])
+                }
+                do {
+                    // Expired consents linger an hour, so a late poll still learns what became of its session.
+                    let consents = try await vault.deleteExpiredConsentSessions(before: Date().addingTimeInterval(-3600))
+                    let journal = try await vault.purgeRefreshJournal(startedBefore: Date().addingTimeInterval(-7 * 86_400))
+                    if consents + journal > 0 {
+                        logger.info("purged expired consent sessions and old refresh journal entries", metadata: ["consents": "\(consents)", "journal": "\(journal)"])
+                    }
+                } catch {
+                    logger.warning("could not purge the token vault's expired records", metadata: ["error": "\(error)"])
                 }
                 do {
                     let purged = try await audit.purgeAudit(before: Date().addingTimeInterval(-auditRetention))

@@ -26,6 +26,7 @@ struct CredentialProviderController: Sendable {
             router.post("/identities/get-token-vault", use: tokenVault)
         }
         router.post("/identities/api-key", use: resourceAPIKey)
+        router.post("/identities/oauth2/token", use: resourceOAuth2Token)
     }
 
     @Sendable func createAPIKey(_ request: Request, context: GatewayRequestContext) async throws -> Response {
@@ -77,18 +78,7 @@ struct CredentialProviderController: Sendable {
     @Sendable func listAPIKeys(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let (principal, fields) = try await authenticate(request)
         try gate.authorize(principal, .listCredentialProviders, .gateway, request, context)
-        let (limit, after) = try WorkloadIdentityController.page(fields, maximum: 100)
-        let page = try await providers.list(kind: .apiKey, after: after, limit: limit + 1)
-        return ControlPlaneController.json(
-            PageToken.page(page, limit: limit, member: "credentialProviders", position: \.name) { record in
-                .object([
-                    "name": .string(record.name),
-                    "credentialProviderArn": .string(names.credentialProviderARN(kind: .apiKey, name: record.name)),
-                    "createdTime": Self.epoch(record.createdAt),
-                    "lastUpdatedTime": Self.epoch(record.updatedAt),
-                ])
-            }
-        )
+        return ControlPlaneController.json(try await Self.list(providers, .apiKey, fields, maximum: 100, names: names))
     }
 
     /// GetTokenVault: the one vault, `default`, sealed by the gateway's own key ring.
@@ -114,6 +104,13 @@ struct CredentialProviderController: Sendable {
         return ControlPlaneController.json(try await vault.resourceAPIKey(fields, origin: .gateway(callerId: principal.id), caller: caller))
     }
 
+    /// GetResourceOauth2Token through the gateway's listener.
+    @Sendable func resourceOAuth2Token(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        let (principal, fields) = try await authenticate(request)
+        let caller = AccessPolicy.Caller(requestId: context.requestId, sourceAddress: context.channel.remoteAddress?.ipAddress, headers: request.headers)
+        return ControlPlaneController.json(try await vault.resourceOAuth2Token(fields, origin: .gateway(callerId: principal.id), caller: caller))
+    }
+
     // MARK: - Helpers
 
     private func authenticate(_ request: Request) async throws -> (Principal, RequestFields) {
@@ -121,21 +118,47 @@ struct CredentialProviderController: Sendable {
         return (principal, try RequestFields(body: Data(body.readableBytesView)))
     }
 
-    /// Authorizes `action` on the provider `name` (named whether or not it exists), then returns it.
     private func authorized(
         _ name: String, _ principal: Principal, _ action: GatewayAction, _ request: Request, _ context: GatewayRequestContext
     ) async throws -> CredentialProviderRecord {
+        try await Self.authorized(providers, .apiKey, name, principal, action, gate: gate, request, context)
+    }
+
+    /// Authorizes `action` on the provider `name` (named whether or not it exists, so a caller learns that it is
+    /// missing only when allowed to ask), then returns it.
+    static func authorized(
+        _ providers: CredentialProviders, _ kind: CredentialProviderRecord.Kind, _ name: String, _ principal: Principal, _ action: GatewayAction,
+        gate: AdministratorGate, _ request: Request, _ context: GatewayRequestContext
+    ) async throws -> CredentialProviderRecord {
         let record: CredentialProviderRecord?
         do throws(AgentCoreError) {
-            record = try await providers.provider(kind: .apiKey, name: name)
+            record = try await providers.provider(kind: kind, name: name)
         } catch {
             guard error.code == .resourceNotFound else { throw error }
             record = nil
         }
-        let facts = CredentialProviderFacts(name: name, kind: "api_key", tags: record?.tags ?? [:])
+        let facts = CredentialProviderFacts(name: name, kind: kind.rawValue, vendor: record?.vendor, tags: record?.tags ?? [:])
         try gate.authorize(principal, action, .credentialProvider(facts), request, context)
-        guard let record else { throw AgentCoreError.notFound("No API key credential provider named \(name)") }
+        guard let record else { throw CredentialProviders.notFound(kind, name) }
         return record
+    }
+
+    /// A List…CredentialProviders answer: a page of summaries (the vendor too, for OAuth2 providers).
+    static func list(
+        _ providers: CredentialProviders, _ kind: CredentialProviderRecord.Kind, _ fields: RequestFields, maximum: Int, names: ResourceNames
+    ) async throws -> JSONValue {
+        let (limit, after) = try WorkloadIdentityController.page(fields, maximum: maximum)
+        let page = try await providers.list(kind: kind, after: after, limit: limit + 1)
+        return PageToken.page(page, limit: limit, member: "credentialProviders", position: \.name) { record in
+            var summary: [String: JSONValue] = [
+                "name": .string(record.name),
+                "credentialProviderArn": .string(names.credentialProviderARN(kind: kind, name: record.name)),
+                "createdTime": epoch(record.createdAt),
+                "lastUpdatedTime": epoch(record.updatedAt),
+            ]
+            if let vendor = record.vendor { summary["credentialProviderVendor"] = .string(vendor) }
+            return .object(summary)
+        }
     }
 
     private func detail(_ record: CredentialProviderRecord) -> JSONValue {

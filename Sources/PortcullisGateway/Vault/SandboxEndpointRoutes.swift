@@ -22,6 +22,8 @@ struct SandboxEndpointRoutes: Sendable {
             switch path {
             case "/identities/api-key":
                 result = try await vault.resourceAPIKey(fields, origin: origin, caller: caller)
+            case "/identities/oauth2/token":
+                result = try await vault.resourceOAuth2Token(fields, origin: origin, caller: caller)
             default:
                 throw AgentCoreError(.unknownOperation, "No operation at POST \(path) in the sandbox endpoint")
             }

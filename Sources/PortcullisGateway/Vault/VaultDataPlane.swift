@@ -21,6 +21,9 @@ struct VaultDataPlane: Sendable {
 
     let tokens: WorkloadAccessTokens
     let providers: CredentialProviders
+    let oauth2: OAuth2Tokens
+    let consent: ConsentFlow
+    let advertisedURL: AdvertisedGatewayURL
     let workloads: any WorkloadIdentityStore
     let runtimes: any AgentRegistryStore
     let access: AccessPolicy
@@ -49,6 +52,7 @@ struct VaultDataPlane: Sendable {
         var claims: WorkloadAccessTokenClaims
         var principal: Principal
         var runtimeId: String?
+        var allowedReturnURLs: [String]
     }
 
     func workload(presenting token: String, origin: Origin) async throws(AgentCoreError) -> PresentedWorkload {
@@ -71,7 +75,8 @@ struct VaultDataPlane: Sendable {
             throw AgentCoreError(.unauthorized, "The workload identity of this access token no longer exists")
         }
         return PresentedWorkload(
-            claims: claims, principal: .workload(name: identity.name, agentName: agentName, user: claims.user), runtimeId: identity.runtimeId
+            claims: claims, principal: .workload(name: identity.name, agentName: agentName, user: claims.user), runtimeId: identity.runtimeId,
+            allowedReturnURLs: identity.allowedReturnURLs
         )
     }
 
@@ -90,7 +95,7 @@ struct VaultDataPlane: Sendable {
         }
         let facts = CredentialProviderFacts(name: name, kind: kind.rawValue, vendor: record?.vendor, tags: record?.tags ?? [:])
         try access.require(workload.principal, action, on: .credentialProvider(facts), caller: caller, credential: CredentialRequest(provider: name, scopes: scopes))
-        guard let record else { throw AgentCoreError.notFound("No \(kind == .apiKey ? "API key" : "OAuth2") credential provider named \(name)") }
+        guard let record else { throw CredentialProviders.notFound(kind, name) }
         return record
     }
 
@@ -103,7 +108,7 @@ struct VaultDataPlane: Sendable {
         audit.record(
             AuditEvent(
                 time: clock.now(), kind: .vaultAccess, principal: workload.principal.id, agentRuntimeId: workload.runtimeId,
-                action: flow == "api_key" ? "GetResourceApiKey" : "GetResourceOauth2Token", outcome: outcome, requestId: caller.requestId,
+                action: flow == "api_key" ? "GetResourceApiKey" : flow == "consent" ? "CompleteResourceTokenAuth" : "GetResourceOauth2Token", outcome: outcome, requestId: caller.requestId,
                 details: details
             )
         )

@@ -72,13 +72,24 @@ struct UpstreamWebSocketConnector: Sendable {
             }
             outcome = try await upgrade.get()
         } catch {
-            throw AgentCoreError(.runtimeClientError, "The agent runtime is not reachable for WebSocket connections")
+            // The kind of failure (refused, timed out, TLS) is the agent operator's clue; it names no address.
+            throw AgentCoreError(.runtimeClientError, "The agent runtime is not reachable for WebSocket connections (\(Self.failureKind(error)))")
         }
         switch outcome {
         case .upgraded(let channel, let subprotocol):
             return (channel, subprotocol)
         case .refused:
             throw AgentCoreError(.runtimeClientError, "The agent runtime refused the WebSocket upgrade")
+        }
+    }
+
+    static func failureKind(_ error: any Error) -> String {
+        switch error {
+        case is ChannelError: return "connection: \(error)"
+        case let error as IOError: return "connection: \(error.errnoCode == ECONNREFUSED ? "refused" : "error \(error.errnoCode)")"
+        case is NIOSSLError: return "TLS"
+        case let error as SandboxError: return "sandbox: \(error.kind)"
+        default: return String(describing: type(of: error))
         }
     }
 }

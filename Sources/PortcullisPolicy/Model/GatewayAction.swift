@@ -44,6 +44,8 @@ public enum GatewayAction: String, Sendable, CaseIterable {
     case getWorkloadAccessToken = "GetWorkloadAccessToken"
     case getWorkloadAccessTokenForJWT = "GetWorkloadAccessTokenForJWT"
     case getWorkloadAccessTokenForUserId = "GetWorkloadAccessTokenForUserId"
+    /// Confirming the user of a consent (the application behind a return URL).
+    case completeResourceTokenAuth = "CompleteResourceTokenAuth"
 
     /// The action groups policies grant by; each is itself an action entity.
     public enum Group: String, Sendable, CaseIterable {
@@ -79,7 +81,7 @@ public enum GatewayAction: String, Sendable, CaseIterable {
             .updateWorkloadIdentity, .deleteWorkloadIdentity, .createCredentialProvider, .updateCredentialProvider,
             .deleteCredentialProvider:
             return [.administer]
-        case .getWorkloadAccessToken, .getWorkloadAccessTokenForJWT, .getWorkloadAccessTokenForUserId:
+        case .getWorkloadAccessToken, .getWorkloadAccessTokenForJWT, .getWorkloadAccessTokenForUserId, .completeResourceTokenAuth:
             return [.getWorkloadTokens]
         }
     }

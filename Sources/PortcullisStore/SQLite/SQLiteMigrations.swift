@@ -203,6 +203,62 @@ enum SQLiteMigrations {
                     """
             )
         }
+        migrator.registerMigration("v8-vault-tokens") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE vault_token (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        provider_id TEXT NOT NULL REFERENCES credential_provider(id) ON DELETE CASCADE,
+                        flow TEXT NOT NULL,
+                        workload TEXT NOT NULL,
+                        user_key TEXT NOT NULL,
+                        scope_key TEXT NOT NULL,
+                        access_sealed TEXT NOT NULL,
+                        access_expires_at REAL,
+                        refresh_sealed TEXT,
+                        refresh_hash TEXT,
+                        status TEXT NOT NULL,
+                        generation INTEGER NOT NULL,
+                        lease_owner TEXT,
+                        lease_until REAL,
+                        last_error TEXT,
+                        updated_at REAL NOT NULL,
+                        UNIQUE (provider_id, flow, workload, user_key, scope_key)
+                    );
+                    CREATE TABLE refresh_journal (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        token_id TEXT NOT NULL,
+                        owner TEXT NOT NULL,
+                        consumed_refresh_hash TEXT,
+                        outcome TEXT NOT NULL,
+                        started_at REAL NOT NULL,
+                        finished_at REAL
+                    );
+                    CREATE INDEX refresh_journal_token ON refresh_journal(token_id, outcome);
+                    CREATE TABLE consent_session (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        provider_id TEXT NOT NULL REFERENCES credential_provider(id) ON DELETE CASCADE,
+                        workload TEXT NOT NULL,
+                        user_key TEXT NOT NULL,
+                        request TEXT NOT NULL,
+                        status TEXT NOT NULL,
+                        state_hash TEXT UNIQUE,
+                        browser_nonce_hash TEXT,
+                        verifier_sealed TEXT,
+                        pending_sealed TEXT,
+                        error TEXT,
+                        created_at REAL NOT NULL,
+                        expires_at REAL NOT NULL
+                    );
+                    CREATE INDEX consent_session_expiry ON consent_session(expires_at);
+                    -- A workload's grants and consents go with it (also when its runtime is deleted, by cascade).
+                    CREATE TRIGGER workload_identity_deleted AFTER DELETE ON workload_identity BEGIN
+                        DELETE FROM vault_token WHERE workload = OLD.name;
+                        DELETE FROM consent_session WHERE workload = OLD.name;
+                    END;
+                    """
+            )
+        }
         return migrator
     }
 }

@@ -93,6 +93,12 @@ extension SQLiteStore: CredentialProviderStore {
         }
     }
 
+    public func credentialProvider(id: String) async throws -> CredentialProviderRecord? {
+        try await pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM credential_provider WHERE id = ?", arguments: [id]).map(Self.credentialProvider(from:))
+        }
+    }
+
     public func credentialProviders(kind: CredentialProviderRecord.Kind, after afterName: String?, limit: Int) async throws -> [CredentialProviderRecord] {
         try await pool.read { db in
             try Row.fetchAll(

@@ -27,7 +27,8 @@ public final class SQLiteStore: Sendable {
         configuration.maximumReaderCount = 4
         configuration.foreignKeysEnabled = true
         configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            // FULL: a committed rotated refresh token must survive a power loss, or the grant is gone with it.
+            try db.execute(sql: "PRAGMA synchronous = FULL")
         }
         let existed = FileManager.default.fileExists(atPath: path)
         self.pool = try DatabasePool(path: path, configuration: configuration)

@@ -22,6 +22,7 @@ struct TestGateway: Sendable {
     /// Starts a gateway in dev mode — with the development identity provider on its own port — for `body`.
     static func runDevelopment<T: Sendable>(
         clock: any WallClock = SystemWallClock(),
+        configure: (inout GatewayConfiguration) -> Void = { _ in },
         _ body: (TestGateway) async throws -> T
     ) async throws -> T {
         let port = try RefusingPort.free()
@@ -38,6 +39,7 @@ struct TestGateway: Sendable {
             configuration.server.listen = ListenAddress(host: "127.0.0.1", port: port)
             configuration.auth.issuers = [development.issuerConfiguration(clientSecretFile: secretFile)]
             configuration.development = development
+            configure(&configuration)
         }, body)
     }
 

@@ -1,0 +1,51 @@
+/// `vault`: the token vault's deployment settings.
+public struct VaultConfiguration: Sendable, Equatable, Decodable {
+    /// Where a vendor's OAuth 2.0 endpoints are, when not at their public addresses (GitHub Enterprise Server, a
+    /// regional Zoom, a local stand-in): vendor name (`GithubOauth2`, …) → endpoints.
+    public var vendorEndpoints: [String: VendorEndpoints]
+    /// Allow `http://` authorization servers off loopback.
+    public var allowInsecureEndpoints: Bool
+
+    public struct VendorEndpoints: Sendable, Equatable, Decodable {
+        public var authorizationEndpoint: String
+        public var tokenEndpoint: String
+
+        public init(authorizationEndpoint: String, tokenEndpoint: String) {
+            self.authorizationEndpoint = authorizationEndpoint
+            self.tokenEndpoint = tokenEndpoint
+        }
+
+        enum CodingKeys: String, CodingKey, CaseIterable { case authorizationEndpoint, tokenEndpoint }
+
+        public init(from decoder: any Decoder) throws {
+            try decoder.rejectUnknownKeys(CodingKeys.self)
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.authorizationEndpoint = try container.decode(String.self, forKey: .authorizationEndpoint)
+            self.tokenEndpoint = try container.decode(String.self, forKey: .tokenEndpoint)
+        }
+    }
+
+    public init(vendorEndpoints: [String: VendorEndpoints] = [:], allowInsecureEndpoints: Bool = false) {
+        self.vendorEndpoints = vendorEndpoints
+        self.allowInsecureEndpoints = allowInsecureEndpoints
+    }
+
+    enum CodingKeys: String, CodingKey, CaseIterable { case vendorEndpoints, allowInsecureEndpoints }
+
+    public init(from decoder: any Decoder) throws {
+        try decoder.rejectUnknownKeys(CodingKeys.self)
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.vendorEndpoints = try container.value(.vendorEndpoints, default: [:])
+        self.allowInsecureEndpoints = try container.value(.allowInsecureEndpoints, default: false)
+        for (vendor, endpoints) in vendorEndpoints {
+            guard OAuth2VendorProfile.vendors.contains(vendor) else {
+                throw ConfigurationError("vault.vendorEndpoints: \(vendor) is not a credential provider vendor")
+            }
+            for url in [endpoints.authorizationEndpoint, endpoints.tokenEndpoint] {
+                if let problem = OAuth2VendorProfile.endpointProblem(url, allowInsecure: allowInsecureEndpoints) {
+                    throw ConfigurationError("vault.vendorEndpoints.\(vendor): \(url) \(problem)")
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,69 @@
+public import Foundation
+public import PortcullisCore
+public import PortcullisIdentity
+
+/// Talks to vendors' token endpoints the way each one wants (``OAuth2VendorProfile``): client authentication in
+/// the header or the body, `Accept: application/json` (GitHub answers a form without it), no redirects, a time
+/// limit well inside the refresh lease, bounded answers.
+public struct VendorTokenClient: Sendable {
+    /// Shorter than ``OAuth2Tokens/leaseSeconds``, so a lease never runs out while its holder waits on the vendor.
+    static let timeout: Duration = .seconds(15)
+    static let maxResponseBytes = 256 * 1024
+
+    let http: IdentityHTTPClient
+
+    public init(http: IdentityHTTPClient = .shared) {
+        self.http = http
+    }
+
+    /// The authorization code grant (with the PKCE verifier when the flow used one).
+    public func exchange(
+        code: String, verifier: String?, redirectURI: String, registration: OAuth2ClientRegistration, secret: String, profile: OAuth2VendorProfile
+    ) async throws(VendorTokenError) -> VendorTokenResponse {
+        var form = [("grant_type", "authorization_code"), ("code", code), ("redirect_uri", redirectURI)]
+        if let verifier { form.append(("code_verifier", verifier)) }
+        return try await post(form, registration: registration, secret: secret, profile: profile)
+    }
+
+    public func refresh(
+        _ refreshToken: String, registration: OAuth2ClientRegistration, secret: String, profile: OAuth2VendorProfile
+    ) async throws(VendorTokenError) -> VendorTokenResponse {
+        try await post([("grant_type", "refresh_token"), ("refresh_token", refreshToken)], registration: registration, secret: secret, profile: profile)
+    }
+
+    /// The client-credentials grant, with RFC 8707 resources and audiences when asked for.
+    public func clientCredentials(
+        scopes: [String], resources: [String], audiences: [String], registration: OAuth2ClientRegistration, secret: String,
+        profile: OAuth2VendorProfile
+    ) async throws(VendorTokenError) -> VendorTokenResponse {
+        var form = [("grant_type", "client_credentials")]
+        if !scopes.isEmpty { form.append(("scope", scopes.joined(separator: " "))) }
+        for resource in resources { form.append(("resource", resource)) }
+        for audience in audiences { form.append(("audience", audience)) }
+        return try await post(form, registration: registration, secret: secret, profile: profile)
+    }
+
+    private func post(
+        _ form: [(String, String)], registration: OAuth2ClientRegistration, secret: String, profile: OAuth2VendorProfile
+    ) async throws(VendorTokenError) -> VendorTokenResponse {
+        var fields = form
+        var headers: [(String, String)] = []
+        switch registration.clientAuthentication {
+        case .basic:
+            // RFC 6749 §2.3.1: both parts form-encoded before Base64.
+            let credentials = PercentEncoding.encodeSegment(registration.clientId) + ":" + PercentEncoding.encodeSegment(secret)
+            headers.append(("Authorization", "Basic " + Data(credentials.utf8).base64EncodedString()))
+        case .post:
+            fields += [("client_id", registration.clientId), ("client_secret", secret)]
+        }
+        let response: IdentityHTTPClient.Response
+        do {
+            response = try await http.postForm(
+                registration.tokenEndpoint, form: fields, headers: headers, timeout: Self.timeout, maxBytes: Self.maxResponseBytes
+            )
+        } catch {
+            throw VendorTokenError(kind: .transient, code: "unreachable", description: error.description)
+        }
+        return try VendorTokenResponse.parse(status: response.status, contentType: response.contentType, body: response.body, profile: profile)
+    }
+}
