@@ -132,7 +132,15 @@ public struct Gateway: Sendable {
         }
         let credentialProviders = CredentialProviders(store: store, keyRing: keyRing, clock: clock, logger: logger)
         self.credentialProviders = credentialProviders
-        let oauth2Tokens = OAuth2Tokens(store: store, keyRing: keyRing, clock: clock, logger: logger)
+        let lease = configuration.vault.refreshLeaseSeconds
+        let faults = VaultFaultPoints.fromEnvironment()
+        if faults != nil {
+            logger.critical("\(VaultFaultPoints.environmentVariable) is set: this gateway kills itself at a point of every token refresh (crash tests only)")
+        }
+        let oauth2Tokens = OAuth2Tokens(
+            store: store, keyRing: keyRing, client: VendorTokenClient(timeout: .seconds(min(15, lease / 2))), clock: clock, logger: logger,
+            leaseSeconds: TimeInterval(lease), faults: faults ?? .none
+        )
         self.oauth2Tokens = oauth2Tokens
         let consent = ConsentFlow(store: store, tokens: oauth2Tokens, keyRing: keyRing, clock: clock, logger: logger)
         self.consent = consent
@@ -431,6 +439,16 @@ public struct Gateway: Sendable {
                 logger: logger
             ),
         ]
+        // Vaulted user tokens about to expire are refreshed before anyone waits for them.
+        let (oauth2Tokens, credentialProviders, store) = (self.oauth2Tokens, self.credentialProviders, self.store)
+        services.append(
+            PeriodicService(interval: .seconds(60), tick: {
+                _ = await oauth2Tokens.sweep { providerId in
+                    guard let record = try? await store.credentialProvider(id: providerId) else { return nil }
+                    return try? credentialProviders.oauth2Client(record)
+                }
+            }, final: {})
+        )
         if let sandboxes = sessions.sandboxes {
             // Unused dependency layers go hourly; at shutdown a running deployment is stopped (and resumed at start).
             let deployer = self.deployer

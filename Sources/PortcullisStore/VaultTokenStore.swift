@@ -6,6 +6,8 @@ public import PortcullisCore
 public protocol VaultTokenStore: Sendable {
     func vaultToken(_ key: VaultToken.Key) async throws -> VaultToken?
     func vaultToken(id: String) async throws -> VaultToken?
+    /// Active user grants with a refresh token whose access token expires before `date`, soonest first.
+    func vaultTokensExpiring(before date: Date, limit: Int) async throws -> [VaultToken]
 
     /// Stores a new grant for its key, or replaces the one there (a completed consent: a newer generation wins).
     /// Returns the stored row.

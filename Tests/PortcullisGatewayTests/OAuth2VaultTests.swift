@@ -327,12 +327,12 @@ struct OAuth2VaultTests {
                     "oauth2ProviderConfigInput": ["includedOauth2ProviderConfig": ["clientId": vendor.clientId, "clientSecret": vendor.clientSecret]],
                 ])
                 #expect(created.status == 201, "\(created.body)")
-                // A consented grant whose access token is already inside the refresh margin.
+                // A consented grant whose access token expires in a second.
                 let (access, refresh) = vendor.grant()
                 let record = try #require(try await gateway.gateway.store.credentialProvider(kind: .oauth2, name: "zoom"))
                 let user = WorkloadUser.id("user-7")
                 try await gateway.gateway.oauth2Tokens.storeConsented(
-                    VendorTokenResponse(accessToken: access, refreshToken: refresh, expiresIn: 60, scope: nil),
+                    VendorTokenResponse(accessToken: access, refreshToken: refresh, expiresIn: 1, scope: nil),
                     client: try gateway.gateway.credentialProviders.oauth2Client(record), workload: "race-app", user: user, scopes: ["meeting:read"]
                 )
                 vendor.configure { $0.refreshDelay = .milliseconds(400) }
@@ -360,6 +360,7 @@ struct OAuth2VaultTests {
                 let second = try RunningProcess(binary, ["serve", "--config", file])
                 defer { second.terminate() }
                 let port = try await second.waitFor(#"address=\S*127\.0\.0\.1:(\d+)"#)
+                try await Task.sleep(for: .milliseconds(1200))  // The access token has expired: every caller needs the refresh.
                 let wat = gateway.gateway.workloadTokens.mint(workload: "race-app", user: user, now: Date())
                 let body = String(decoding: try JSONSerialization.data(withJSONObject: [
                     "workloadIdentityToken": wat, "resourceCredentialProviderName": "zoom", "scopes": ["meeting:read"], "oauth2Flow": "USER_FEDERATION",
@@ -410,6 +411,7 @@ struct OAuth2VaultTests {
                     #expect(try await victim.get(other).status == 400)
                     #expect(try await victim.get(gateway.baseURL + "/identities/oauth2/callback/x?state=nope&code=c").status == 400)
                     #expect(try await victim.get(gateway.baseURL + "/identities/oauth2/callback/x?state=" + String(repeating: "a", count: 70_000)).status == 400)
+                    #expect(try await victim.get(gateway.baseURL + "/identities/oauth2/callback/x?state=%FF%FE&code=%C0").status == 400, "not UTF-8")
                     // The real one works once; a double click does not exchange again.
                     let ok = try await victim.get(callback)
                     #expect(ok.status == 303, "\(ok.body)")
@@ -436,6 +438,21 @@ struct OAuth2VaultTests {
                         #expect(try await setup.request(["resourceOauth2ReturnUrl": bad]).status == 400, "\(bad)")
                     }
                     #expect(try await setup.request(["customParameters": ["redirect_uri": "https://evil.example"]]).status == 400)
+
+                    // B13: another user's workload token cannot poll this user's session.
+                    let bobs = try await setup.request(["forceAuthentication": true])
+                    let bobPoll = try await setup.request(["sessionUri": try #require(bobs.json["sessionUri"] as? String)], user: .id("bob"))
+                    #expect(bobPoll.status == 403, "\(bobPoll.body)")
+
+                    // B1: a state past the session's expiry is refused, and the code is not exchanged.
+                    let expiring = try await setup.request(["forceAuthentication": true])
+                    let lateURL = try #require(expiring.json["authorizationUrl"] as? String)
+                    let toLateVendor = try #require(try await victim.get(lateURL).location)
+                    let lateCallback = try #require(try await victim.get(toLateVendor).location)
+                    let exchanges = setup.vendor.tokenRequests("authorization_code")
+                    setup.clock.advance(by: ConsentFlow.lifetimeSeconds + 1)
+                    #expect(try await victim.get(lateCallback).status == 400)
+                    #expect(setup.vendor.tokenRequests("authorization_code") == exchanges)
 
                     // The application confirms the wrong user: the token is not released, and the session is over.
                     let mismatch = try await setup.request(["forceAuthentication": true])

@@ -5,6 +5,9 @@ public struct VaultConfiguration: Sendable, Equatable, Decodable {
     public var vendorEndpoints: [String: VendorEndpoints]
     /// Allow `http://` authorization servers off loopback.
     public var allowInsecureEndpoints: Bool
+    /// How long a gateway holds a token's refresh lease; the vendor gets half of it to answer. A refresh that started
+    /// longer ago and never finished is taken as dead (its gateway crashed).
+    public var refreshLeaseSeconds: Int
 
     public struct VendorEndpoints: Sendable, Equatable, Decodable {
         public var authorizationEndpoint: String
@@ -25,18 +28,21 @@ public struct VaultConfiguration: Sendable, Equatable, Decodable {
         }
     }
 
-    public init(vendorEndpoints: [String: VendorEndpoints] = [:], allowInsecureEndpoints: Bool = false) {
+    public init(vendorEndpoints: [String: VendorEndpoints] = [:], allowInsecureEndpoints: Bool = false, refreshLeaseSeconds: Int = 60) {
         self.vendorEndpoints = vendorEndpoints
         self.allowInsecureEndpoints = allowInsecureEndpoints
+        self.refreshLeaseSeconds = refreshLeaseSeconds
     }
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case vendorEndpoints, allowInsecureEndpoints }
+    enum CodingKeys: String, CodingKey, CaseIterable { case vendorEndpoints, allowInsecureEndpoints, refreshLeaseSeconds }
 
     public init(from decoder: any Decoder) throws {
         try decoder.rejectUnknownKeys(CodingKeys.self)
         let container = try decoder.container(keyedBy: CodingKeys.self)
         self.vendorEndpoints = try container.value(.vendorEndpoints, default: [:])
         self.allowInsecureEndpoints = try container.value(.allowInsecureEndpoints, default: false)
+        self.refreshLeaseSeconds = try container.value(.refreshLeaseSeconds, default: 60)
+        guard (4...600).contains(refreshLeaseSeconds) else { throw ConfigurationError("vault.refreshLeaseSeconds must be between 4 and 600") }
         for (vendor, endpoints) in vendorEndpoints {
             guard OAuth2VendorProfile.vendors.contains(vendor) else {
                 throw ConfigurationError("vault.vendorEndpoints: \(vendor) is not a credential provider vendor")

@@ -21,6 +21,20 @@ extension SQLiteStore: VaultTokenStore {
         }
     }
 
+    public func vaultTokensExpiring(before date: Date, limit: Int) async throws -> [VaultToken] {
+        try await pool.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT * FROM vault_token
+                    WHERE flow = 'user' AND status = 'active' AND refresh_sealed IS NOT NULL AND access_expires_at < ?
+                    ORDER BY access_expires_at LIMIT ?
+                    """,
+                arguments: [date.storedValue, limit]
+            ).map(Self.vaultToken(from:))
+        }
+    }
+
     public func putVaultToken(_ token: VaultToken) async throws -> VaultToken {
         let key = token.key
         return try await pool.write { db in

@@ -14,8 +14,8 @@ public import PortcullisStore
 /// never brought back. A refresher told `invalid_grant` re-reads first: if someone else rotated the token it adopts
 /// theirs, if a refresh is still in flight elsewhere it waits for it, and only then does the grant need re-consent.
 public final class OAuth2Tokens: Sendable {
-    /// How long a refresh lease holds; the vendor call's timeout is well inside it.
-    public static let leaseSeconds: TimeInterval = 60
+    /// How long a refresh lease holds by default; the vendor call's timeout is well inside it.
+    public static let defaultLeaseSeconds: TimeInterval = 60
     /// A token closer than this to its expiry is refreshed before it is handed out.
     public static let refreshMarginSeconds: TimeInterval = 300
 
@@ -36,10 +36,13 @@ public final class OAuth2Tokens: Sendable {
     private let flights = SingleFlight<String, Outcome>()
     /// How often a waiter looks at a token another process is refreshing.
     let pollInterval: Duration
+    /// How long a refresh lease holds; a journal entry younger than this is a refresh still in flight.
+    let leaseSeconds: TimeInterval
+    let faults: VaultFaultPoints
 
     public init(
         store: any VaultTokenStore, keyRing: KeyRing, client: VendorTokenClient = VendorTokenClient(), clock: any WallClock, logger: Logger,
-        pollInterval: Duration = .milliseconds(100)
+        pollInterval: Duration = .milliseconds(100), leaseSeconds: TimeInterval = OAuth2Tokens.defaultLeaseSeconds, faults: VaultFaultPoints = .none
     ) {
         self.store = store
         self.keyRing = keyRing
@@ -47,6 +50,8 @@ public final class OAuth2Tokens: Sendable {
         self.clock = clock
         self.logger = logger
         self.pollInterval = pollInterval
+        self.leaseSeconds = leaseSeconds
+        self.faults = faults
     }
 
     /// The provider's vendor and registration, with its client secret opened.
@@ -118,6 +123,24 @@ public final class OAuth2Tokens: Sendable {
         throw AgentCoreError(.retryableConflict, "Another consent for this user and provider completed at the same time; try again")
     }
 
+    /// Refreshes the user grants that are about to expire before anyone asks (through the same single-flight path,
+    /// so a sweep and a request never refresh one token twice). Returns how many were refreshed.
+    /// - Parameter client: the provider's client, by provider id (`nil` for a provider that cannot be used).
+    public func sweep(client: @Sendable (String) async -> Client?) async -> Int {
+        let soon = clock.now().addingTimeInterval(Self.refreshMarginSeconds)
+        guard let due = try? await store.vaultTokensExpiring(before: soon, limit: 100) else { return 0 }
+        var refreshed = 0
+        for token in due {
+            guard let client = await client(token.key.providerId) else { continue }
+            do throws(AgentCoreError) {
+                if case .token = try await refreshOnce(token.id, client) { refreshed += 1 }
+            } catch {
+                logger.warning("a background refresh failed", metadata: ["provider": "\(client.providerName)", "error": "\(error.message)"])
+            }
+        }
+        return refreshed
+    }
+
     // MARK: - Refresh
 
     private func refreshOnce(_ tokenId: String, _ client: Client) async throws(AgentCoreError) -> Outcome {
@@ -137,18 +160,20 @@ public final class OAuth2Tokens: Sendable {
     /// Refreshes a user token, or adopts the one someone else refreshed meanwhile.
     func refresh(_ tokenId: String, _ client: Client) async throws(AgentCoreError) -> Outcome {
         // Waiting is real time, whatever the (injectable) clock says.
-        let deadline = ContinuousClock.now + .seconds(Self.leaseSeconds + 10)
+        let deadline = ContinuousClock.now + .seconds(leaseSeconds * 3 + 10)
         while ContinuousClock.now < deadline {
             guard let current = try await read(id: tokenId), current.status == .active else { return .needsConsent }
             if let valid = try usable(current) { return valid }
-            guard let sealedRefresh = current.sealedRefreshToken else { return .needsConsent }
+            guard current.sealedRefreshToken != nil else { return .needsConsent }
             guard try await lease(tokenId) else {
-                // Another gateway refreshes it: wait for its commit, then take what it stored.
+                // Another gateway refreshes it: an access token that has not expired yet still serves; otherwise
+                // wait for that gateway's commit and take what it stored.
+                if let unexpired = try unexpired(current) { return unexpired }
                 try? await Task.sleep(for: pollInterval)
                 continue
             }
             // Under the lease: re-read, someone may have finished just before.
-            guard let leased = try await read(id: tokenId), leased.status == .active else {
+            guard let leased = try await read(id: tokenId), leased.status == .active, let sealedRefresh = leased.sealedRefreshToken else {
                 await release(tokenId)
                 return .needsConsent
             }
@@ -156,10 +181,35 @@ public final class OAuth2Tokens: Sendable {
                 await release(tokenId)
                 return valid
             }
+            // A lease that ran out does not mean its holder's vendor call did: while a refresh of this token is in
+            // flight elsewhere, a second one would spend the same single-use refresh token.
+            if try await inFlightElsewhere(tokenId) {
+                await release(tokenId)
+                if let unexpired = try unexpired(leased) { return unexpired }
+                try? await Task.sleep(for: pollInterval)
+                continue
+            }
             let consumed = leased.refreshHash
-            let refreshToken = try open(leased.sealedRefreshToken ?? sealedRefresh, context: VaultToken.refreshContext(id: tokenId))
+            let refreshToken: String
+            do throws(AgentCoreError) {
+                refreshToken = try open(sealedRefresh, context: VaultToken.refreshContext(id: tokenId))
+            } catch {
+                // Fail closed, and leave the row as it was.
+                await release(tokenId)
+                throw error
+            }
             // No vendor call without a journal entry: a crash from here on is visible to the next refresher.
             let entry = try await storing { try await self.store.beginRefresh(tokenId: tokenId, owner: self.owner, consumedRefreshHash: consumed, at: self.clock.now()) }
+            await faults.reach(.beforeVendorCall)
+            // After a pause here, the lease may have passed to someone now refreshing, or the token may be rotated
+            // already: only the lease holder of an unrotated token spends its refresh token.
+            guard let fresh = try await read(id: tokenId), fresh.refreshHash == consumed, fresh.leaseOwner == owner,
+                let until = fresh.leaseUntil, until > clock.now()
+            else {
+                await finish(entry, "fenced")
+                await release(tokenId)
+                continue
+            }
             let answer: Result<VendorTokenResponse, VendorTokenError>
             do throws(VendorTokenError) {
                 answer = .success(try await self.client.refresh(refreshToken, registration: client.registration, secret: client.secret, profile: client.profile))
@@ -168,7 +218,8 @@ public final class OAuth2Tokens: Sendable {
             }
             switch answer {
             case .success(let response):
-                let sealed = try sealedToken(id: tokenId, key: leased.key, response, keepingRefresh: (leased.sealedRefreshToken, consumed))
+                await faults.reach(.afterVendorAnswer)
+                let sealed = try sealedToken(id: tokenId, key: leased.key, response, keepingRefresh: (sealedRefresh, consumed))
                 let committed = try await storing {
                     try await self.store.commitRefresh(
                         tokenId: tokenId, consumedRefreshHash: consumed, sealedAccessToken: sealed.sealedAccessToken, accessExpiresAt: sealed.accessExpiresAt,
@@ -177,6 +228,7 @@ public final class OAuth2Tokens: Sendable {
                 }
                 await finish(entry, committed ? "ok" : "fenced")
                 if committed {
+                    await faults.reach(.afterCommit)
                     logger.info("token refreshed", metadata: ["provider": "\(client.providerName)", "token": "\(tokenId)"])
                     return .token(accessToken: response.accessToken, expiresAt: sealed.accessExpiresAt)
                 }
@@ -206,14 +258,19 @@ public final class OAuth2Tokens: Sendable {
         throw AgentCoreError(.retryableConflict, "The token is being refreshed elsewhere; try again")
     }
 
+    /// Whether another owner's refresh of the token started within twice the lease time and has not finished. Older
+    /// unfinished entries are refreshes whose gateway died (the vendor call is bounded by half the lease).
+    private func inFlightElsewhere(_ tokenId: String) async throws(AgentCoreError) -> Bool {
+        let since = clock.now().addingTimeInterval(-2 * leaseSeconds)
+        return try await storing { try await self.store.refreshesInFlight(tokenId: tokenId, except: self.owner, since: since) } > 0
+    }
+
     /// `invalid_grant`: adopt a sibling's rotation, wait for one in flight, or — only then — ask for re-consent.
     /// Returns `nil` to look again.
     private func afterInvalidGrant(_ tokenId: String, consumed: String?, error: VendorTokenError, client: Client) async throws(AgentCoreError) -> Outcome? {
         guard let now = try await read(id: tokenId) else { return .needsConsent }
         if now.refreshHash != consumed { return nil }
-        let since = clock.now().addingTimeInterval(-Self.leaseSeconds)
-        let inFlight = try await storing { try await self.store.refreshesInFlight(tokenId: tokenId, except: self.owner, since: since) }
-        if inFlight > 0 {
+        if try await inFlightElsewhere(tokenId) {
             try? await Task.sleep(for: pollInterval)
             return nil
         }
@@ -233,7 +290,7 @@ public final class OAuth2Tokens: Sendable {
 
     private func mintMachineToken(_ tokenId: String, _ client: Client, _ request: MachineRequest) async throws(AgentCoreError) -> Outcome {
         // Waiting is real time, whatever the (injectable) clock says.
-        let deadline = ContinuousClock.now + .seconds(Self.leaseSeconds + 10)
+        let deadline = ContinuousClock.now + .seconds(leaseSeconds * 2 + 10)
         while ContinuousClock.now < deadline {
             guard let current = try await read(id: tokenId) else { throw AgentCoreError(.retryableConflict, "The provider changed meanwhile; try again") }
             if let valid = try usable(current) { return valid }
@@ -286,6 +343,12 @@ public final class OAuth2Tokens: Sendable {
 
     // MARK: - Helpers
 
+    /// The token, if it has not expired at all (though it may be within the refresh margin).
+    private func unexpired(_ token: VaultToken) throws(AgentCoreError) -> Outcome? {
+        guard token.status == .active, !token.sealedAccessToken.isEmpty, let expiresAt = token.accessExpiresAt, expiresAt > clock.now() else { return nil }
+        return .token(accessToken: try open(token.sealedAccessToken, context: VaultToken.accessContext(id: token.id)), expiresAt: expiresAt)
+    }
+
     /// The token, if it is good for at least the refresh margin (or does not expire).
     private func usable(_ token: VaultToken) throws(AgentCoreError) -> Outcome? {
         guard token.status == .active, !token.sealedAccessToken.isEmpty else { return nil }
@@ -332,7 +395,7 @@ public final class OAuth2Tokens: Sendable {
 
     private func lease(_ tokenId: String) async throws(AgentCoreError) -> Bool {
         let now = clock.now()
-        return try await storing { try await self.store.acquireLease(tokenId: tokenId, owner: self.owner, until: now.addingTimeInterval(Self.leaseSeconds), now: now) }
+        return try await storing { try await self.store.acquireLease(tokenId: tokenId, owner: self.owner, until: now.addingTimeInterval(self.leaseSeconds), now: now) }
     }
 
     private func release(_ tokenId: String) async {

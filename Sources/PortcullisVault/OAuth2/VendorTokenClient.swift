@@ -6,14 +6,15 @@ public import PortcullisIdentity
 /// the header or the body, `Accept: application/json` (GitHub answers a form without it), no redirects, a time
 /// limit well inside the refresh lease, bounded answers.
 public struct VendorTokenClient: Sendable {
-    /// Shorter than ``OAuth2Tokens/leaseSeconds``, so a lease never runs out while its holder waits on the vendor.
-    static let timeout: Duration = .seconds(15)
     static let maxResponseBytes = 256 * 1024
 
     let http: IdentityHTTPClient
+    /// Shorter than the refresh lease, so a lease never runs out while its holder waits on the vendor.
+    let timeout: Duration
 
-    public init(http: IdentityHTTPClient = .shared) {
+    public init(http: IdentityHTTPClient = .shared, timeout: Duration = .seconds(15)) {
         self.http = http
+        self.timeout = timeout
     }
 
     /// The authorization code grant (with the PKCE verifier when the flow used one).
@@ -59,7 +60,7 @@ public struct VendorTokenClient: Sendable {
         let response: IdentityHTTPClient.Response
         do {
             response = try await http.postForm(
-                registration.tokenEndpoint, form: fields, headers: headers, timeout: Self.timeout, maxBytes: Self.maxResponseBytes
+                registration.tokenEndpoint, form: fields, headers: headers, timeout: timeout, maxBytes: Self.maxResponseBytes
             )
         } catch {
             throw VendorTokenError(kind: .transient, code: "unreachable", description: error.description)

@@ -1,0 +1,284 @@
+import Crypto
+import Foundation
+import NIOHTTP1
+import Synchronization
+@testable import PortcullisCore
+import PortcullisStore
+@testable import PortcullisVault
+@testable import PortcullisGateway
+import Testing
+
+/// The token vault's races and crashes (`research/vault-anchors.md` §4.4, R3–R11 and C1–C2, C6), against a Zoom
+/// stand-in whose refresh tokens are single-use and whose reuse detection revokes the whole grant: two refreshers
+/// (two vaults on one store, as two gateways are) stalled or killed at the named points of a refresh.
+@Suite("The token vault under races and crashes")
+struct VaultRaceTests {
+    struct Setup {
+        var gateway: TestGateway
+        var vendor: StandInVendor
+        var vendorURL: String
+        var client: OAuth2Tokens.Client
+        var user = WorkloadUser.id("user-9")
+        var scopes = ["meeting:read"]
+        var firstAccess: String
+
+        /// A second vault on the same store, as another gateway has: its own lease owner, a two-second lease (so a
+        /// refresh younger than four seconds is in flight).
+        func vault(_ faults: VaultFaultPoints = .none) -> OAuth2Tokens {
+            OAuth2Tokens(
+                store: gateway.gateway.store, keyRing: gateway.gateway.keyRing, client: VendorTokenClient(timeout: .seconds(5)), clock: SystemWallClock(),
+                logger: testLogger, pollInterval: .milliseconds(50), leaseSeconds: 2, faults: faults
+            )
+        }
+
+        func key() -> VaultToken.Key {
+            VaultToken.Key(providerId: client.providerId, flow: .user, workload: "race-app", userKey: user.key, scopes: scopes)
+        }
+
+        func token(_ vault: OAuth2Tokens) async throws -> OAuth2Tokens.Outcome {
+            try await vault.userToken(client, workload: "race-app", user: user, scopes: scopes)
+        }
+    }
+
+    /// A gateway with a Zoom provider and a consented grant whose access token has just expired.
+    static func withExpiredGrant<T: Sendable>(lease: Int = 60, _ body: (Setup) async throws -> T) async throws -> T {
+        let vendor = StandInVendor(style: .zoom)
+        return try await vendor.run { vendorURL in
+            try await TestGateway.run(configure: { configuration in
+                configuration.vault.vendorEndpoints = ["ZoomOauth2": OAuth2VaultTests.endpoints(vendorURL)]
+                configuration.vault.refreshLeaseSeconds = lease
+            }) { gateway in
+                _ = try await OAuth2VaultTests.call(gateway, "CreateWorkloadIdentity", ["name": "race-app"])
+                let created = try await OAuth2VaultTests.call(gateway, "CreateOauth2CredentialProvider", [
+                    "name": "zoom", "credentialProviderVendor": "ZoomOauth2", "tags": ["portcullis:workloads": "race-app"],
+                    "oauth2ProviderConfigInput": ["includedOauth2ProviderConfig": ["clientId": vendor.clientId, "clientSecret": vendor.clientSecret]],
+                ])
+                #expect(created.status == 201, "\(created.body)")
+                let record = try #require(try await gateway.gateway.store.credentialProvider(kind: .oauth2, name: "zoom"))
+                let client = try gateway.gateway.credentialProviders.oauth2Client(record)
+                let (access, refresh) = vendor.grant()
+                let setup = Setup(gateway: gateway, vendor: vendor, vendorURL: vendorURL, client: client, firstAccess: access)
+                try await gateway.gateway.oauth2Tokens.storeConsented(
+                    VendorTokenResponse(accessToken: access, refreshToken: refresh, expiresIn: 1, scope: nil), client: client, workload: "race-app",
+                    user: setup.user, scopes: setup.scopes
+                )
+                try await Task.sleep(for: .milliseconds(1100))
+                return try await body(setup)
+            }
+        }
+    }
+
+    static func accessToken(_ outcome: OAuth2Tokens.Outcome) -> String? {
+        if case .token(let token, _) = outcome { return token }
+        return nil
+    }
+
+    /// A fault that pauses at `point` once.
+    static func pause(at point: VaultFaultPoints.Point, for duration: Duration, then action: @escaping @Sendable () async -> Void = {}) -> VaultFaultPoints {
+        let once = Mutex(false)
+        return VaultFaultPoints { reached in
+            guard reached == point, once.withLock({ paused in defer { paused = true }; return !paused }) else { return }
+            await action()
+            try? await Task.sleep(for: duration)
+        }
+    }
+
+    @Test("R4: a refresher paused before its vendor call past its lease finds the token rotated by the other and takes that; one refresh, no reuse")
+    func pausedBeforeTheCall() async throws {
+        try await Self.withExpiredGrant { setup in
+            // Paused past the in-flight window: the other refresher takes over.
+            let stalled = setup.vault(Self.pause(at: .beforeVendorCall, for: .milliseconds(4500)))
+            let other = setup.vault()
+            async let first = setup.token(stalled)
+            try await Task.sleep(for: .milliseconds(200))
+            let second = try await setup.token(other)
+            let firstToken = Self.accessToken(try await first)
+            #expect(firstToken != nil && firstToken == Self.accessToken(second), "both hand out the one refreshed token")
+            #expect(setup.vendor.tokenRequests("refresh_token") == 1)
+            #expect(setup.vendor.reuseDetected == 0, "the paused refresher never spent the old refresh token")
+            #expect(try await setup.gateway.gateway.store.vaultToken(setup.key())?.status == .active)
+        }
+    }
+
+    @Test("R5: while a refresh that got its answer is paused before its commit, the other refresher waits instead of spending the token; the late commit stands")
+    func pausedBeforeTheCommit() async throws {
+        try await Self.withExpiredGrant { setup in
+            let stalled = setup.vault(Self.pause(at: .afterVendorAnswer, for: .milliseconds(1500)))
+            let other = setup.vault()
+            async let first = setup.token(stalled)
+            try await Task.sleep(for: .milliseconds(200))
+            let second = try await setup.token(other)
+            let firstToken = Self.accessToken(try await first)
+            #expect(firstToken != nil && firstToken == Self.accessToken(second))
+            #expect(setup.vendor.tokenRequests("refresh_token") == 1 && setup.vendor.reuseDetected == 0)
+            #expect(setup.vendor.isLive(try #require(firstToken)))
+            #expect(try await setup.gateway.gateway.store.vaultToken(setup.key())?.status == .active)
+        }
+    }
+
+    @Test("R6: a refresh racing a new consent: the consent's grant wins and the stale refresh is discarded")
+    func refreshRacingConsent() async throws {
+        try await Self.withExpiredGrant { setup in
+            let (newAccess, newRefresh) = setup.vendor.grant()
+            let consent = setup.gateway.gateway.oauth2Tokens
+            let vault = setup.vault(Self.pause(at: .afterVendorAnswer, for: .milliseconds(300)) {
+                try? await consent.storeConsented(
+                    VendorTokenResponse(accessToken: newAccess, refreshToken: newRefresh, expiresIn: 3600, scope: nil), client: setup.client,
+                    workload: "race-app", user: setup.user, scopes: setup.scopes
+                )
+            })
+            #expect(Self.accessToken(try await setup.token(vault)) == newAccess, "the newer grant is handed out")
+            let stored = try #require(try await setup.gateway.gateway.store.vaultToken(setup.key()))
+            #expect(stored.refreshHash == OAuth2Tokens.hash(newRefresh), "the consent's refresh token was not overwritten")
+        }
+    }
+
+    @Test("R7: a refresh racing the provider's deletion does not bring the grant back")
+    func refreshRacingDeletion() async throws {
+        try await Self.withExpiredGrant { setup in
+            let gateway = setup.gateway
+            let vault = setup.vault(Self.pause(at: .afterVendorAnswer, for: .milliseconds(300)) {
+                _ = try? await OAuth2VaultTests.call(gateway, "DeleteOauth2CredentialProvider", ["name": "zoom"])
+            })
+            let outcome = try await setup.token(vault)
+            #expect(outcome == .needsConsent)
+            let remaining = try await gateway.gateway.store.vaultToken(setup.key())
+            #expect(remaining == nil, "no resurrection")
+        }
+    }
+
+    @Test("R9 and R11: two consents completing together leave one grant; a background sweep and a request refresh a token once between them")
+    func consentsAndSweep() async throws {
+        try await Self.withExpiredGrant { setup in
+            let vault = setup.vault()
+            let other = setup.vault()
+            let grants = [setup.vendor.grant(), setup.vendor.grant()]
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for (index, grant) in grants.enumerated() {
+                    let target = index == 0 ? vault : other
+                    group.addTask {
+                        try await target.storeConsented(
+                            VendorTokenResponse(accessToken: grant.access, refreshToken: grant.refresh, expiresIn: 1, scope: nil), client: setup.client,
+                            workload: "race-app", user: setup.user, scopes: setup.scopes
+                        )
+                    }
+                }
+                try await group.waitForAll()
+            }
+            let stored = try #require(try await setup.gateway.gateway.store.vaultToken(setup.key()))
+            #expect(grants.map { OAuth2Tokens.hash($0.refresh) }.contains(stored.refreshHash ?? ""), "one of the two grants, whole")
+            #expect(stored.generation >= 2)
+            try await Task.sleep(for: .milliseconds(1100))
+            async let swept = vault.sweep { _ in setup.client }
+            let asked = try await setup.token(other)
+            #expect(await swept <= 1)
+            #expect(Self.accessToken(asked) != nil)
+            #expect(setup.vendor.tokenRequests("refresh_token") == 1, "one refresh between the sweep and the request")
+            #expect(setup.vendor.reuseDetected == 0)
+        }
+    }
+
+    /// A `portcullis serve` on the test gateway's store that kills itself at `point` of its first refresh.
+    static func crashingGateway(_ setup: Setup, at point: VaultFaultPoints.Point) throws -> RunningProcess {
+        let binary = try #require(CLITests.binary)
+        let configuration = setup.gateway.gateway.configuration
+        let file = configuration.store.dataDirectory + "/crashing.yaml"
+        try """
+            server:
+              listen: 127.0.0.1:0
+            store:
+              dataDirectory: \(configuration.store.dataDirectory)
+            policies:
+              directory: \(configuration.policies.directory)
+            sandbox:
+              driver: none
+            vault:
+              refreshLeaseSeconds: \(configuration.vault.refreshLeaseSeconds)
+              vendorEndpoints:
+                ZoomOauth2:
+                  authorizationEndpoint: \(setup.vendorURL)/authorize
+                  tokenEndpoint: \(setup.vendorURL)/token
+            logging:
+              level: notice
+            """.write(toFile: file, atomically: true, encoding: .utf8)
+        return try RunningProcess(binary, ["serve", "--config", file], environment: [VaultFaultPoints.environmentVariable: "crash:" + point.rawValue])
+    }
+
+    static func request(_ setup: Setup, base: String) async throws -> (status: Int, json: [String: Any]) {
+        let wat = setup.gateway.gateway.workloadTokens.mint(workload: "race-app", user: setup.user, now: Date())
+        let body = String(decoding: try JSONSerialization.data(withJSONObject: [
+            "workloadIdentityToken": wat, "resourceCredentialProviderName": "zoom", "scopes": setup.scopes, "oauth2Flow": "USER_FEDERATION",
+            "resourceOauth2ReturnUrl": "https://app.example.com/done",
+        ]), as: UTF8.self)
+        let answer = try await setup.gateway.send(.POST, base + "/identities/oauth2/token", headers: [("Content-Type", "application/json")], body: body)
+        return (answer.status, (try? TestGateway.json(answer.body)) ?? [:])
+    }
+
+    @Test(
+        "C1: a gateway killed after the vendor answered, before its commit: the grant ends in re-consent, once, with no refresh loop",
+        .enabled(if: CLITests.binary != nil, "build the portcullis product first")
+    )
+    func crashBeforeCommit() async throws {
+        try await Self.withExpiredGrant(lease: 4) { setup in
+            _ = try await OAuth2VaultTests.call(setup.gateway, "UpdateWorkloadIdentity", ["name": "race-app", "allowedResourceOauth2ReturnUrls": ["https://app.example.com/done"]])
+            let crashing = try Self.crashingGateway(setup, at: .afterVendorAnswer)
+            defer { crashing.terminate() }
+            let port = try await crashing.waitFor(#"address=\S*127\.0\.0\.1:(\d+)"#)
+            _ = try? await Self.request(setup, base: "http://127.0.0.1:\(port)")
+            #expect(try await crashing.exitStatus(timeout: .seconds(10)) != 0, "the gateway died at the fault point")
+            #expect(setup.vendor.tokenRequests("refresh_token") == 1, "its refresh reached the vendor, whose answer was lost")
+            let grant = try #require(try await setup.gateway.gateway.store.vaultToken(setup.key()))
+            let unfinished = try await setup.gateway.gateway.store.refreshesInFlight(tokenId: grant.id, except: "", since: Date(timeIntervalSince1970: 0))
+            #expect(unfinished == 1, "the journal shows the refresh that never finished")
+            // The survivor waits out the dead refresh, then learns from the vendor that the grant is gone.
+            let started = ContinuousClock.now
+            let answer = try await Self.request(setup, base: setup.gateway.baseURL)
+            #expect(answer.status == 200)
+            #expect(answer.json["authorizationUrl"] as? String != nil, "the user is asked to consent again: \(answer.json)")
+            #expect(ContinuousClock.now - started < .seconds(30))
+            #expect(try await setup.gateway.gateway.store.vaultToken(setup.key())?.status == .needsReauthorization, "marked, never deleted")
+            let again = try await Self.request(setup, base: setup.gateway.baseURL)
+            #expect(again.json["authorizationUrl"] as? String != nil)
+            #expect(setup.vendor.tokenRequests("refresh_token") == 2, "one more try, then no loop")
+        }
+    }
+
+    @Test(
+        "C2: a gateway killed after its commit, before answering: the next request gets the committed token without another refresh",
+        .enabled(if: CLITests.binary != nil, "build the portcullis product first")
+    )
+    func crashAfterCommit() async throws {
+        try await Self.withExpiredGrant(lease: 4) { setup in
+            let crashing = try Self.crashingGateway(setup, at: .afterCommit)
+            defer { crashing.terminate() }
+            let port = try await crashing.waitFor(#"address=\S*127\.0\.0\.1:(\d+)"#)
+            _ = try? await Self.request(setup, base: "http://127.0.0.1:\(port)")
+            #expect(try await crashing.exitStatus(timeout: .seconds(10)) != 0)
+            let answer = try await Self.request(setup, base: setup.gateway.baseURL)
+            let token = try #require(answer.json["accessToken"] as? String, "\(answer.json)")
+            #expect(token != setup.firstAccess && setup.vendor.isLive(token))
+            #expect(setup.vendor.tokenRequests("refresh_token") == 1, "no second refresh")
+        }
+    }
+
+    @Test("C6: a gateway with the wrong key-encryption key refuses to serve vaulted tokens and writes nothing")
+    func wrongKey() async throws {
+        try await Self.withExpiredGrant { setup in
+            let before = try #require(try await setup.gateway.gateway.store.vaultToken(setup.key()))
+            let wrongRing = VaultTestKeys.ring()
+            let vault = OAuth2Tokens(store: setup.gateway.gateway.store, keyRing: wrongRing, clock: SystemWallClock(), logger: testLogger, leaseSeconds: 1)
+            await #expect(throws: AgentCoreError.self) { _ = try await setup.token(vault) }
+            let sealed = OAuth2Tokens(store: setup.gateway.gateway.store, keyRing: KeyRing(keys: [:]), clock: SystemWallClock(), logger: testLogger, leaseSeconds: 1)
+            await #expect(throws: AgentCoreError.self) { _ = try await setup.token(sealed) }
+            let after = try #require(try await setup.gateway.gateway.store.vaultToken(setup.key()))
+            #expect(after.sealedAccessToken == before.sealedAccessToken && after.refreshHash == before.refreshHash && after.generation == before.generation)
+            #expect(setup.vendor.tokenRequests("refresh_token") == 0, "nothing reached the vendor")
+        }
+    }
+}
+
+enum VaultTestKeys {
+    static func ring() -> KeyRing {
+        KeyRing(keys: [1: SymmetricKey(size: .bits256)])
+    }
+}
