@@ -8,7 +8,7 @@ import PortcullisStore
 @testable import PortcullisGateway
 import Testing
 
-/// The token vault's races and crashes (`research/vault-anchors.md` §4.4, R3–R11 and C1–C2, C6), against a Zoom
+/// The token vault's races and crashes (`research/vault-anchors.md` §4.4, R2–R11 and C1–C2, C6), against a Zoom
 /// stand-in whose refresh tokens are single-use and whose reuse detection revokes the whole grant: two refreshers
 /// (two vaults on one store, as two gateways are) stalled or killed at the named points of a refresh.
 @Suite("The token vault under races and crashes")
@@ -178,11 +178,13 @@ struct VaultRaceTests {
         }
     }
 
-    /// A `portcullis serve` on the test gateway's store that kills itself at `point` of its first refresh.
-    static func crashingGateway(_ setup: Setup, at point: VaultFaultPoints.Point) throws -> RunningProcess {
+    /// A second gateway, `portcullis serve` in its own process on the test gateway's data directory (store, keys)
+    /// and policies, with the vendor stand-in; `crashAt` makes it kill itself at that point of its first refresh.
+    /// Returns it with its port.
+    static func secondGateway(_ setup: Setup, crashAt point: VaultFaultPoints.Point? = nil) async throws -> (RunningProcess, Int) {
         let binary = try #require(CLITests.binary)
         let configuration = setup.gateway.gateway.configuration
-        let file = configuration.store.dataDirectory + "/crashing.yaml"
+        let file = configuration.store.dataDirectory + "/second-\(SecureRandom.base32(6)).yaml"
         try """
             server:
               listen: 127.0.0.1:0
@@ -201,14 +203,52 @@ struct VaultRaceTests {
             logging:
               level: notice
             """.write(toFile: file, atomically: true, encoding: .utf8)
-        return try RunningProcess(binary, ["serve", "--config", file], environment: [VaultFaultPoints.environmentVariable: "crash:" + point.rawValue])
+        let environment = point.map { [VaultFaultPoints.environmentVariable: "crash:" + $0.rawValue] } ?? [:]
+        let process = try RunningProcess(binary, ["serve", "--config", file], environment: environment)
+        do {
+            return (process, try #require(Int(try await process.waitFor(#"address=\S*127\.0\.0\.1:(\d+)"#))))
+        } catch {
+            process.terminate()
+            throw error
+        }
     }
 
-    static func request(_ setup: Setup, base: String) async throws -> (status: Int, json: [String: Any]) {
+    @Test(
+        "R2: two gateway processes on one SQLite file refresh an expired token exactly once between them, and both hand out the new one",
+        .enabled(if: CLITests.binary != nil, "build the portcullis product first")
+    )
+    func refreshAcrossProcesses() async throws {
+        try await Self.withExpiredGrant { setup in
+            setup.vendor.configure { $0.refreshDelay = .milliseconds(400) }
+            let (second, port) = try await Self.secondGateway(setup)
+            defer { second.terminate() }
+            let bases = [setup.gateway.baseURL, "http://127.0.0.1:\(port)"]
+            let answers = try await withThrowingTaskGroup(of: (Int, String?).self) { group in
+                for index in 0..<40 {
+                    let base = bases[index % 2]
+                    group.addTask {
+                        let answer = try await Self.request(setup, base: base, returnURL: false)
+                        return (answer.status, answer.json["accessToken"] as? String)
+                    }
+                }
+                var all: [(Int, String?)] = []
+                for try await answer in group { all.append(answer) }
+                return all
+            }
+            #expect(answers.allSatisfy { $0.0 == 200 }, "\(answers.map(\.0)) \(second.output.suffix(2000))")
+            let tokens = Set(answers.compactMap(\.1))
+            #expect(tokens.count == 1 && !tokens.contains(setup.firstAccess), "\(tokens)")
+            #expect(setup.vendor.tokenRequests("refresh_token") == 1, "one refresh between two processes")
+            #expect(setup.vendor.reuseDetected == 0, "the rotated refresh token was never replayed")
+            #expect(setup.vendor.isLive(try #require(tokens.first)))
+        }
+    }
+
+    static func request(_ setup: Setup, base: String, returnURL: Bool = true) async throws -> (status: Int, json: [String: Any]) {
         let wat = setup.gateway.gateway.workloadTokens.mint(workload: "race-app", user: setup.user, now: Date())
         let body = String(decoding: try JSONSerialization.data(withJSONObject: [
             "workloadIdentityToken": wat, "resourceCredentialProviderName": "zoom", "scopes": setup.scopes, "oauth2Flow": "USER_FEDERATION",
-            "resourceOauth2ReturnUrl": "https://app.example.com/done",
+            "resourceOauth2ReturnUrl": returnURL ? "https://app.example.com/done" : NSNull(),
         ]), as: UTF8.self)
         let answer = try await setup.gateway.send(.POST, base + "/identities/oauth2/token", headers: [("Content-Type", "application/json")], body: body)
         return (answer.status, (try? TestGateway.json(answer.body)) ?? [:])
@@ -221,9 +261,8 @@ struct VaultRaceTests {
     func crashBeforeCommit() async throws {
         try await Self.withExpiredGrant(lease: 4) { setup in
             _ = try await OAuth2VaultTests.call(setup.gateway, "UpdateWorkloadIdentity", ["name": "race-app", "allowedResourceOauth2ReturnUrls": ["https://app.example.com/done"]])
-            let crashing = try Self.crashingGateway(setup, at: .afterVendorAnswer)
+            let (crashing, port) = try await Self.secondGateway(setup, crashAt: .afterVendorAnswer)
             defer { crashing.terminate() }
-            let port = try await crashing.waitFor(#"address=\S*127\.0\.0\.1:(\d+)"#)
             _ = try? await Self.request(setup, base: "http://127.0.0.1:\(port)")
             #expect(try await crashing.exitStatus(timeout: .seconds(10)) != 0, "the gateway died at the fault point")
             #expect(setup.vendor.tokenRequests("refresh_token") == 1, "its refresh reached the vendor, whose answer was lost")
@@ -249,9 +288,8 @@ struct VaultRaceTests {
     )
     func crashAfterCommit() async throws {
         try await Self.withExpiredGrant(lease: 4) { setup in
-            let crashing = try Self.crashingGateway(setup, at: .afterCommit)
+            let (crashing, port) = try await Self.secondGateway(setup, crashAt: .afterCommit)
             defer { crashing.terminate() }
-            let port = try await crashing.waitFor(#"address=\S*127\.0\.0\.1:(\d+)"#)
             _ = try? await Self.request(setup, base: "http://127.0.0.1:\(port)")
             #expect(try await crashing.exitStatus(timeout: .seconds(10)) != 0)
             let answer = try await Self.request(setup, base: setup.gateway.baseURL)
