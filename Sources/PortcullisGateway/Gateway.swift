@@ -148,7 +148,8 @@ public struct Gateway: Sendable {
         self.advertisedURL = advertisedURL
         let vault = VaultDataPlane(
             tokens: workloadTokens, providers: credentialProviders, oauth2: oauth2Tokens, consent: consent, advertisedURL: advertisedURL,
-            workloads: store, runtimes: store, access: access, audit: audit, clock: clock, logger: logger
+            workloads: store, runtimes: store, access: access, audit: audit, clock: clock, logger: logger,
+            workloadLookups: CredentialRecordCache(lifetime: 2)
         )
         self.vault = vault
         let artifacts = AgentArtifacts(
@@ -335,7 +336,7 @@ public struct Gateway: Sendable {
         )
         WorkloadIdentityController(
             gate: administrators, store: store, runtimes: store, resolver: resolver, tokens: workloadTokens, jwtAuthenticator: jwtAuthenticator,
-            names: configuration.resources, clock: clock, logger: logger
+            vaultLookups: vault.workloadLookups, names: configuration.resources, clock: clock, logger: logger
         ).register(on: router, controlPlane: server.controlPlane)
         CredentialProviderController(gate: administrators, providers: credentialProviders, vault: vault, names: configuration.resources)
             .register(on: router, controlPlane: server.controlPlane)
@@ -441,14 +442,16 @@ public struct Gateway: Sendable {
         ]
         // Vaulted user tokens about to expire are refreshed before anyone waits for them.
         let (oauth2Tokens, credentialProviders, store) = (self.oauth2Tokens, self.credentialProviders, self.store)
-        services.append(
-            PeriodicService(interval: .seconds(60), tick: {
+        if configuration.vault.refreshSweepSeconds > 0 {
+            services.append(
+            PeriodicService(interval: .seconds(configuration.vault.refreshSweepSeconds), tick: {
                 _ = await oauth2Tokens.sweep { providerId in
                     guard let record = try? await store.credentialProvider(id: providerId) else { return nil }
-                    return try? credentialProviders.oauth2Client(record)
+                    return try? await credentialProviders.oauth2Client(record)
                 }
             }, final: {})
-        )
+            )
+        }
         if let sandboxes = sessions.sandboxes {
             // Unused dependency layers go hourly; at shutdown a running deployment is stopped (and resumed at start).
             let deployer = self.deployer

@@ -2,6 +2,7 @@ public import Foundation
 public import Logging
 public import PortcullisCore
 public import PortcullisStore
+import PortcullisIdentity
 
 /// The token vault's credential providers: creating, changing and removing them with their secrets sealed, and
 /// opening a secret for an authorized workload. Secrets are write-only through every API: nothing here returns
@@ -14,6 +15,11 @@ public struct CredentialProviders: Sendable {
     let keyRing: KeyRing
     let clock: any WallClock
     let logger: Logger
+    /// Providers read in the last two seconds, by kind and name ("none" answers too): the vault's read path does
+    /// not go to the store for them. Changes made through this process apply at once, others within that time.
+    let records = CredentialRecordCache<CredentialProviderRecord>(lifetime: 2)
+    /// OAuth2 registrations decoded from their stored form, by provider row and version.
+    let registrations = CredentialRecordCache<OAuth2ClientRegistration>(lifetime: 3600)
 
     public init(store: any CredentialProviderStore, keyRing: KeyRing, clock: any WallClock, logger: Logger) {
         self.store = store
@@ -34,6 +40,7 @@ public struct CredentialProviders: Sendable {
             id: id, name: name, kind: kind, vendor: vendor, configuration: configuration,
             sealedSecret: try seal(secret, context: CredentialProviderRecord.sealingContext(id: id)), tags: tags, createdAt: now, updatedAt: now
         )
+        records.evict(id: Self.cacheKey(kind, name))
         do {
             try await store.insertCredentialProvider(record)
         } catch StoreError.conflict {
@@ -55,6 +62,7 @@ public struct CredentialProviders: Sendable {
         updated.configuration = configuration
         updated.sealedSecret = try seal(secret, context: existing.sealingContext)
         updated.updatedAt = clock.now()
+        records.evict(id: Self.cacheKey(kind, name))
         do {
             guard try await store.updateCredentialProvider(updated) else { throw Self.notFound(kind, name) }
         } catch let error as AgentCoreError {
@@ -69,7 +77,9 @@ public struct CredentialProviders: Sendable {
     public func provider(kind: CredentialProviderRecord.Kind, name: String) async throws(AgentCoreError) -> CredentialProviderRecord {
         let found: CredentialProviderRecord?
         do {
-            found = try await store.credentialProvider(kind: kind, name: name)
+            found = try await records.record(id: Self.cacheKey(kind, name), now: clock.now()) {
+                try await store.credentialProvider(kind: kind, name: name)
+            }
         } catch {
             throw storeFailure(error)
         }
@@ -89,6 +99,7 @@ public struct CredentialProviders: Sendable {
     /// - Throws: `ResourceNotFoundException`.
     public func delete(kind: CredentialProviderRecord.Kind, name: String) async throws(AgentCoreError) -> CredentialProviderRecord {
         let existing = try await provider(kind: kind, name: name)
+        records.evict(id: Self.cacheKey(kind, name))
         do {
             guard try await store.deleteCredentialProvider(kind: kind, name: name) else { throw Self.notFound(kind, name) }
         } catch let error as AgentCoreError {
@@ -131,6 +142,8 @@ public struct CredentialProviders: Sendable {
         return AgentCoreError(.internalServer, "The token vault's store is unavailable")
     }
 
+    static func cacheKey(_ kind: CredentialProviderRecord.Kind, _ name: String) -> String { kind.rawValue + "/" + name }
+
     public static func notFound(_ kind: CredentialProviderRecord.Kind, _ name: String) -> AgentCoreError {
         AgentCoreError.notFound("No \(kind == .apiKey ? "API key" : "OAuth2") credential provider named \(name)")
     }
@@ -138,8 +151,11 @@ public struct CredentialProviders: Sendable {
 
 extension CredentialProviders {
     /// An OAuth 2.0 provider's client, its secret opened: what the vault's token calls use.
-    public func oauth2Client(_ record: CredentialProviderRecord) throws(AgentCoreError) -> OAuth2Tokens.Client {
-        guard record.kind == .oauth2, let vendor = record.vendor, let registration = Self.registration(of: record) else {
+    public func oauth2Client(_ record: CredentialProviderRecord) async throws(AgentCoreError) -> OAuth2Tokens.Client {
+        let registration = await registrations.record(id: record.id + "@" + String(record.updatedAt.timeIntervalSince1970), now: Date()) {
+            Self.registration(of: record)
+        }
+        guard record.kind == .oauth2, let vendor = record.vendor, let registration else {
             throw AgentCoreError(.internalServer, "The credential provider \(record.name) is not a usable OAuth2 provider")
         }
         return OAuth2Tokens.Client(

@@ -160,7 +160,10 @@ struct OAuth2VaultTests {
         let vendor = StandInVendor(style: style)
         let clock = ManualClock()
         return try await vendor.run { vendorURL in
-            try await TestGateway.runDevelopment(clock: clock, configure: { $0.vault.vendorEndpoints = [vendorName: Self.endpoints(vendorURL)] }) { gateway in
+            try await TestGateway.runDevelopment(clock: clock, configure: { configuration in
+                configuration.vault.vendorEndpoints = [vendorName: Self.endpoints(vendorURL)]
+                configuration.vault.refreshSweepSeconds = 0  // The tests count refreshes.
+            }) { gateway in
                 let created = try await Self.call(gateway, "CreateOauth2CredentialProvider", [
                     "name": "github", "credentialProviderVendor": vendorName, "tags": ["portcullis:workloads": "consent-app"],
                     "oauth2ProviderConfigInput": [OAuth2ProviderRequest.member(for: vendorName): ["clientId": vendor.clientId, "clientSecret": vendor.clientSecret]],

@@ -47,6 +47,8 @@ struct VaultRaceTests {
             try await TestGateway.run(configure: { configuration in
                 configuration.vault.vendorEndpoints = ["ZoomOauth2": OAuth2VaultTests.endpoints(vendorURL)]
                 configuration.vault.refreshLeaseSeconds = lease
+                // Refresh counts are what these tests prove: no background sweep adds its own.
+                configuration.vault.refreshSweepSeconds = 0
             }) { gateway in
                 _ = try await OAuth2VaultTests.call(gateway, "CreateWorkloadIdentity", ["name": "race-app"])
                 let created = try await OAuth2VaultTests.call(gateway, "CreateOauth2CredentialProvider", [
@@ -55,7 +57,7 @@ struct VaultRaceTests {
                 ])
                 #expect(created.status == 201, "\(created.body)")
                 let record = try #require(try await gateway.gateway.store.credentialProvider(kind: .oauth2, name: "zoom"))
-                let client = try gateway.gateway.credentialProviders.oauth2Client(record)
+                let client = try await gateway.gateway.credentialProviders.oauth2Client(record)
                 let (access, refresh) = vendor.grant()
                 let setup = Setup(gateway: gateway, vendor: vendor, vendorURL: vendorURL, client: client, firstAccess: access)
                 try await gateway.gateway.oauth2Tokens.storeConsented(
@@ -196,6 +198,7 @@ struct VaultRaceTests {
               driver: none
             vault:
               refreshLeaseSeconds: \(configuration.vault.refreshLeaseSeconds)
+              refreshSweepSeconds: 0
               vendorEndpoints:
                 ZoomOauth2:
                   authorizationEndpoint: \(setup.vendorURL)/authorize

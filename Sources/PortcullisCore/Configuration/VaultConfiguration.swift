@@ -8,6 +8,8 @@ public struct VaultConfiguration: Sendable, Equatable, Decodable {
     /// How long a gateway holds a token's refresh lease; the vendor gets half of it to answer. A refresh that started
     /// longer ago and never finished is taken as dead (its gateway crashed).
     public var refreshLeaseSeconds: Int
+    /// How often the user tokens about to expire are refreshed ahead of their use; 0 turns that off.
+    public var refreshSweepSeconds: Int
 
     public struct VendorEndpoints: Sendable, Equatable, Decodable {
         public var authorizationEndpoint: String
@@ -28,13 +30,16 @@ public struct VaultConfiguration: Sendable, Equatable, Decodable {
         }
     }
 
-    public init(vendorEndpoints: [String: VendorEndpoints] = [:], allowInsecureEndpoints: Bool = false, refreshLeaseSeconds: Int = 60) {
+    public init(
+        vendorEndpoints: [String: VendorEndpoints] = [:], allowInsecureEndpoints: Bool = false, refreshLeaseSeconds: Int = 60, refreshSweepSeconds: Int = 60
+    ) {
         self.vendorEndpoints = vendorEndpoints
         self.allowInsecureEndpoints = allowInsecureEndpoints
         self.refreshLeaseSeconds = refreshLeaseSeconds
+        self.refreshSweepSeconds = refreshSweepSeconds
     }
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case vendorEndpoints, allowInsecureEndpoints, refreshLeaseSeconds }
+    enum CodingKeys: String, CodingKey, CaseIterable { case vendorEndpoints, allowInsecureEndpoints, refreshLeaseSeconds, refreshSweepSeconds }
 
     public init(from decoder: any Decoder) throws {
         try decoder.rejectUnknownKeys(CodingKeys.self)
@@ -43,6 +48,8 @@ public struct VaultConfiguration: Sendable, Equatable, Decodable {
         self.allowInsecureEndpoints = try container.value(.allowInsecureEndpoints, default: false)
         self.refreshLeaseSeconds = try container.value(.refreshLeaseSeconds, default: 60)
         guard (4...600).contains(refreshLeaseSeconds) else { throw ConfigurationError("vault.refreshLeaseSeconds must be between 4 and 600") }
+        self.refreshSweepSeconds = try container.value(.refreshSweepSeconds, default: 60)
+        guard (0...86_400).contains(refreshSweepSeconds) else { throw ConfigurationError("vault.refreshSweepSeconds must be between 0 and 86400") }
         for (vendor, endpoints) in vendorEndpoints {
             guard OAuth2VendorProfile.vendors.contains(vendor) else {
                 throw ConfigurationError("vault.vendorEndpoints: \(vendor) is not a credential provider vendor")

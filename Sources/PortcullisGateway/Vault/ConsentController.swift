@@ -165,7 +165,7 @@ struct ConsentController: Sendable {
         guard let record = try await store.credentialProvider(id: providerId), record.kind == .oauth2 else {
             throw AgentCoreError.notFound("No such credential provider")
         }
-        return try providers.oauth2Client(record)
+        return try await providers.oauth2Client(record)
     }
 
     private func callbackURL(_ providerId: String) -> String {

@@ -26,7 +26,7 @@ extension VaultDataPlane {
         let flowName = flow == "M2M" ? "m2m" : "user_federation"
         do throws(AgentCoreError) {
             let record = try await authorizedProvider(.oauth2, providerName, workload: workload, action: .getResourceOauth2Token, scopes: scopes, caller: caller)
-            let client = try providers.oauth2Client(record)
+            let client = try await providers.oauth2Client(record)
             let answer: JSONValue
             switch flow {
             case "M2M":

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Logging
 import PortcullisCore
+import PortcullisIdentity
 import PortcullisPolicy
 import PortcullisStore
 import PortcullisVault
@@ -30,6 +31,15 @@ struct VaultDataPlane: Sendable {
     let audit: AuditLog
     let clock: any WallClock
     let logger: Logger
+    /// Workload identities (with their runtime's name) read in the last two seconds; the control plane of this
+    /// process evicts what it changes.
+    let workloadLookups: CredentialRecordCache<WorkloadLookup>
+
+    /// A workload identity as the vault's reads need it.
+    struct WorkloadLookup: Sendable {
+        var identity: WorkloadIdentity
+        var agentName: String?
+    }
 
     /// GetResourceApiKey: `{workloadIdentityToken, resourceCredentialProviderName}` → `{apiKey}`.
     func resourceAPIKey(_ fields: RequestFields, origin: Origin, caller: AccessPolicy.Caller) async throws(AgentCoreError) -> JSONValue {
@@ -62,18 +72,22 @@ struct VaultDataPlane: Sendable {
             logger.warning("a sandbox presented another workload's access token", metadata: ["agent_runtime": "\(runtimeId)", "workload": "\(claims.workload)"])
             throw AgentCoreError(.accessDenied, "The workload access token does not belong to this agent")
         }
-        let identity: WorkloadIdentity?
-        var agentName: String?
+        let lookup: WorkloadLookup?
         do {
-            identity = try await workloads.workloadIdentity(name: claims.workload)
-            if let runtimeId = identity?.runtimeId { agentName = try await runtimes.runtime(id: runtimeId)?.name }
+            lookup = try await workloadLookups.record(id: claims.workload, now: clock.now()) {
+                guard let identity = try await workloads.workloadIdentity(name: claims.workload) else { return nil }
+                var agentName: String?
+                if let runtimeId = identity.runtimeId { agentName = try await runtimes.runtime(id: runtimeId)?.name }
+                return WorkloadLookup(identity: identity, agentName: agentName)
+            }
         } catch {
             logger.error("workload identity lookup failed", metadata: ["error": "\(error)"])
             throw AgentCoreError(.internalServer, "The token vault's store is unavailable")
         }
-        guard let identity else {
+        guard let identity = lookup?.identity else {
             throw AgentCoreError(.unauthorized, "The workload identity of this access token no longer exists")
         }
+        let agentName = lookup?.agentName
         return PresentedWorkload(
             claims: claims, principal: .workload(name: identity.name, agentName: agentName, user: claims.user), runtimeId: identity.runtimeId,
             allowedReturnURLs: identity.allowedReturnURLs

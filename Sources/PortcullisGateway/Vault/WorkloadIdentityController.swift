@@ -20,6 +20,8 @@ struct WorkloadIdentityController: Sendable {
     let resolver: RuntimeResolver
     let tokens: WorkloadAccessTokens
     let jwtAuthenticator: JWTAuthenticator
+    /// The vault's cache of identities, evicted on every change made here.
+    let vaultLookups: CredentialRecordCache<VaultDataPlane.WorkloadLookup>
     let names: ResourceNames
     let clock: any WallClock
     let logger: Logger
@@ -76,6 +78,7 @@ struct WorkloadIdentityController: Sendable {
         guard let updated = try await store.updateWorkloadIdentity(name: name, allowedReturnURLs: urls, at: clock.now()) else {
             throw Self.notFound(name)
         }
+        vaultLookups.evict(id: name)
         // Invocations hand the agent its first return URL: they must see the change at once.
         if let runtimeId = updated.runtimeId { resolver.invalidate(runtimeId: runtimeId) }
         gate.recordChange(
@@ -95,6 +98,7 @@ struct WorkloadIdentityController: Sendable {
             )
         }
         guard try await store.deleteWorkloadIdentity(name: name) else { throw Self.notFound(name) }
+        vaultLookups.evict(id: name)
         gate.recordChange("DeleteWorkloadIdentity", by: principal, resource: name, before: AuditSummary.workloadIdentity(identity))
         return Response(status: .noContent)
     }

@@ -1,12 +1,12 @@
-import Foundation
+public import Foundation
 import Synchronization
 
 /// Stored credential records kept for a short while so the hot path does not read the store — "no such key"
 /// answers included, so random ids cannot hammer it — plus the ids used since the last flush of last-used times.
 ///
-/// Only records are cached (hashes, sealed secrets), never a secret. Evicting applies a revocation made in this
-/// process at once; one made elsewhere applies when the entry expires.
-final class CredentialRecordCache<Record: Sendable>: Sendable {
+/// Only records are cached (hashes, sealed secrets, configuration), never an opened secret. Evicting applies a
+/// revocation made in this process at once; one made elsewhere applies when the entry expires.
+public final class CredentialRecordCache<Record: Sendable>: Sendable {
     private struct Entry {
         var record: Record?
         var fetchedAt: Date
@@ -17,13 +17,13 @@ final class CredentialRecordCache<Record: Sendable>: Sendable {
     private let entries = Mutex<[String: Entry]>([:])
     private let used = Mutex<Set<String>>([])
 
-    init(lifetime: TimeInterval, maxEntries: Int = 10_000) {
+    public init(lifetime: TimeInterval, maxEntries: Int = 10_000) {
         self.lifetime = lifetime
         self.maxEntries = maxEntries
     }
 
     /// The cached record for `id`, or what `fetch` returns (then cached).
-    func record(id: String, now: Date, fetch: () async throws -> Record?) async rethrows -> Record? {
+    public func record(id: String, now: Date, fetch: () async throws -> Record?) async rethrows -> Record? {
         if let cached = entries.withLock({ $0[id] }), now.timeIntervalSince(cached.fetchedAt) < lifetime {
             return cached.record
         }
@@ -35,7 +35,7 @@ final class CredentialRecordCache<Record: Sendable>: Sendable {
         return record
     }
 
-    func evict(id: String) {
+    public func evict(id: String) {
         _ = entries.withLock { $0.removeValue(forKey: id) }
     }
 
