@@ -34,6 +34,12 @@ struct AdministratorGate: Sendable {
         return (principal, body)
     }
 
+    /// Authenticates the caller and reads the body's JSON members (the identity APIs take every input there).
+    func authenticateFields(_ request: Request) async throws -> (principal: Principal, fields: RequestFields) {
+        let (principal, body) = try await authenticate(request)
+        return (principal, try RequestFields(body: Data(body.readableBytesView)))
+    }
+
     func authorize(
         _ principal: Principal, _ action: GatewayAction, _ resource: PolicyResource, _ request: Request, _ context: GatewayRequestContext
     ) throws(AgentCoreError) {

@@ -127,8 +127,7 @@ struct ConsentController: Sendable {
 
     /// `{sessionUri, userIdentifier: {userToken} | {userId}}` → `{}`.
     @Sendable func complete(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        let (principal, body) = try await gate.authenticate(request)
-        let fields = try RequestFields(body: Data(body.readableBytesView))
+        let (principal, fields) = try await gate.authenticateFields(request)
         let uri = try fields.string("sessionUri", required: true, length: 1...1024)!
         let (kind, identifier) = try Self.userIdentifier(fields)
         guard let session = try await consent.session(uri: uri) else {

@@ -30,7 +30,7 @@ struct CredentialProviderController: Sendable {
     }
 
     @Sendable func createAPIKey(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        let (principal, fields) = try await authenticate(request)
+        let (principal, fields) = try await gate.authenticateFields(request)
         let name = try Self.name(fields)
         let apiKey = try Self.apiKey(fields)
         let tags = try AgentRuntimeRequest.tags(fields)
@@ -48,13 +48,13 @@ struct CredentialProviderController: Sendable {
     }
 
     @Sendable func getAPIKey(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        let (principal, fields) = try await authenticate(request)
+        let (principal, fields) = try await gate.authenticateFields(request)
         let record = try await authorized(try Self.name(fields), principal, .getCredentialProvider, request, context)
         return ControlPlaneController.json(detail(record))
     }
 
     @Sendable func updateAPIKey(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        let (principal, fields) = try await authenticate(request)
+        let (principal, fields) = try await gate.authenticateFields(request)
         let name = try Self.name(fields)
         let apiKey = try Self.apiKey(fields)
         _ = try await authorized(name, principal, .updateCredentialProvider, request, context)
@@ -67,7 +67,7 @@ struct CredentialProviderController: Sendable {
     }
 
     @Sendable func deleteAPIKey(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        let (principal, fields) = try await authenticate(request)
+        let (principal, fields) = try await gate.authenticateFields(request)
         let name = try Self.name(fields)
         _ = try await authorized(name, principal, .deleteCredentialProvider, request, context)
         let removed = try await providers.delete(kind: .apiKey, name: name)
@@ -76,14 +76,14 @@ struct CredentialProviderController: Sendable {
     }
 
     @Sendable func listAPIKeys(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        let (principal, fields) = try await authenticate(request)
+        let (principal, fields) = try await gate.authenticateFields(request)
         try gate.authorize(principal, .listCredentialProviders, .gateway, request, context)
         return ControlPlaneController.json(try await Self.list(providers, .apiKey, fields, maximum: 100, names: names))
     }
 
     /// GetTokenVault: the one vault, `default`, sealed by the gateway's own key ring.
     @Sendable func tokenVault(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        let (principal, fields) = try await authenticate(request)
+        let (principal, fields) = try await gate.authenticateFields(request)
         if let id = try fields.string("tokenVaultId", length: 1...64), id != "default" {
             throw AgentCoreError.notFound("No token vault \(id); this gateway has one, default")
         }
@@ -99,24 +99,19 @@ struct CredentialProviderController: Sendable {
 
     /// GetResourceApiKey through the gateway's listener: the caller authenticates, the workload's token decides.
     @Sendable func resourceAPIKey(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        let (principal, fields) = try await authenticate(request)
+        let (principal, fields) = try await gate.authenticateFields(request)
         let caller = AccessPolicy.Caller(requestId: context.requestId, sourceAddress: context.channel.remoteAddress?.ipAddress, headers: request.headers)
         return ControlPlaneController.json(try await vault.resourceAPIKey(fields, origin: .gateway(callerId: principal.id), caller: caller))
     }
 
     /// GetResourceOauth2Token through the gateway's listener.
     @Sendable func resourceOAuth2Token(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        let (principal, fields) = try await authenticate(request)
+        let (principal, fields) = try await gate.authenticateFields(request)
         let caller = AccessPolicy.Caller(requestId: context.requestId, sourceAddress: context.channel.remoteAddress?.ipAddress, headers: request.headers)
         return ControlPlaneController.json(try await vault.resourceOAuth2Token(fields, origin: .gateway(callerId: principal.id), caller: caller))
     }
 
     // MARK: - Helpers
-
-    private func authenticate(_ request: Request) async throws -> (Principal, RequestFields) {
-        let (principal, body) = try await gate.authenticate(request)
-        return (principal, try RequestFields(body: Data(body.readableBytesView)))
-    }
 
     private func authorized(
         _ name: String, _ principal: Principal, _ action: GatewayAction, _ request: Request, _ context: GatewayRequestContext
@@ -124,21 +119,13 @@ struct CredentialProviderController: Sendable {
         try await Self.authorized(providers, .apiKey, name, principal, action, gate: gate, request, context)
     }
 
-    /// Authorizes `action` on the provider `name` (named whether or not it exists, so a caller learns that it is
-    /// missing only when allowed to ask), then returns it.
+    /// Authorizes `action` on the provider `name`, then returns it.
     static func authorized(
         _ providers: CredentialProviders, _ kind: CredentialProviderRecord.Kind, _ name: String, _ principal: Principal, _ action: GatewayAction,
         gate: AdministratorGate, _ request: Request, _ context: GatewayRequestContext
     ) async throws -> CredentialProviderRecord {
-        let record: CredentialProviderRecord?
-        do throws(AgentCoreError) {
-            record = try await providers.provider(kind: kind, name: name)
-        } catch {
-            guard error.code == .resourceNotFound else { throw error }
-            record = nil
-        }
-        let facts = CredentialProviderFacts(name: name, kind: kind.rawValue, vendor: record?.vendor, tags: record?.tags ?? [:])
-        try gate.authorize(principal, action, .credentialProvider(facts), request, context)
+        let (resource, record) = try await providers.decisionSubject(kind, name)
+        try gate.authorize(principal, action, resource, request, context)
         guard let record else { throw CredentialProviders.notFound(kind, name) }
         return record
     }

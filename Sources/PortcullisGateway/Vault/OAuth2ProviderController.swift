@@ -32,7 +32,7 @@ struct OAuth2ProviderController: Sendable {
     }
 
     @Sendable func create(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        let (principal, fields) = try await authenticate(request)
+        let (principal, fields) = try await gate.authenticateFields(request)
         let name = try CredentialProviderController.name(fields)
         let parsed = try OAuth2ProviderRequest(fields)
         let tags = try AgentRuntimeRequest.tags(fields)
@@ -50,13 +50,13 @@ struct OAuth2ProviderController: Sendable {
     }
 
     @Sendable func get(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        let (principal, fields) = try await authenticate(request)
+        let (principal, fields) = try await gate.authenticateFields(request)
         let record = try await authorized(try CredentialProviderController.name(fields), principal, .getCredentialProvider, request, context)
         return ControlPlaneController.json(try detail(record))
     }
 
     @Sendable func update(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        let (principal, fields) = try await authenticate(request)
+        let (principal, fields) = try await gate.authenticateFields(request)
         let name = try CredentialProviderController.name(fields)
         let parsed = try OAuth2ProviderRequest(fields)
         _ = try await authorized(name, principal, .updateCredentialProvider, request, context)
@@ -72,7 +72,7 @@ struct OAuth2ProviderController: Sendable {
     }
 
     @Sendable func delete(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        let (principal, fields) = try await authenticate(request)
+        let (principal, fields) = try await gate.authenticateFields(request)
         let name = try CredentialProviderController.name(fields)
         _ = try await authorized(name, principal, .deleteCredentialProvider, request, context)
         // Its vaulted tokens and open consent sessions go with it.
@@ -82,17 +82,12 @@ struct OAuth2ProviderController: Sendable {
     }
 
     @Sendable func list(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        let (principal, fields) = try await authenticate(request)
+        let (principal, fields) = try await gate.authenticateFields(request)
         try gate.authorize(principal, .listCredentialProviders, .gateway, request, context)
         return ControlPlaneController.json(try await CredentialProviderController.list(providers, .oauth2, fields, maximum: 20, names: names))
     }
 
     // MARK: - Helpers
-
-    private func authenticate(_ request: Request) async throws -> (Principal, RequestFields) {
-        let (principal, body) = try await gate.authenticate(request)
-        return (principal, try RequestFields(body: Data(body.readableBytesView)))
-    }
 
     private func authorized(
         _ name: String, _ principal: Principal, _ action: GatewayAction, _ request: Request, _ context: GatewayRequestContext

@@ -100,15 +100,8 @@ struct VaultDataPlane: Sendable {
         _ kind: CredentialProviderRecord.Kind, _ name: String, workload: PresentedWorkload, action: GatewayAction, scopes: [String],
         caller: AccessPolicy.Caller
     ) async throws(AgentCoreError) -> CredentialProviderRecord {
-        let record: CredentialProviderRecord?
-        do throws(AgentCoreError) {
-            record = try await providers.provider(kind: kind, name: name)
-        } catch {
-            guard error.code == .resourceNotFound else { throw error }
-            record = nil
-        }
-        let facts = CredentialProviderFacts(name: name, kind: kind.rawValue, vendor: record?.vendor, tags: record?.tags ?? [:])
-        try access.require(workload.principal, action, on: .credentialProvider(facts), caller: caller, credential: CredentialRequest(provider: name, scopes: scopes))
+        let (resource, record) = try await providers.decisionSubject(kind, name)
+        try access.require(workload.principal, action, on: resource, caller: caller, credential: CredentialRequest(provider: name, scopes: scopes))
         guard let record else { throw CredentialProviders.notFound(kind, name) }
         return record
     }

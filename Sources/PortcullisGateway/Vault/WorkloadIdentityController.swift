@@ -42,7 +42,7 @@ struct WorkloadIdentityController: Sendable {
     // MARK: - Control plane
 
     @Sendable func create(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        let (principal, fields) = try await authenticate(request)
+        let (principal, fields) = try await gate.authenticateFields(request)
         let name = try Self.name(fields, member: "name")
         let urls = try Self.returnURLs(fields) ?? []
         let tags = try AgentRuntimeRequest.tags(fields)
@@ -65,13 +65,13 @@ struct WorkloadIdentityController: Sendable {
     }
 
     @Sendable func get(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        let (principal, fields) = try await authenticate(request)
+        let (principal, fields) = try await gate.authenticateFields(request)
         let identity = try await authorizedIdentity(try Self.name(fields, member: "name"), principal, .getWorkloadIdentity, request, context)
         return ControlPlaneController.json(detail(identity))
     }
 
     @Sendable func update(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        let (principal, fields) = try await authenticate(request)
+        let (principal, fields) = try await gate.authenticateFields(request)
         let name = try Self.name(fields, member: "name")
         let urls = try Self.returnURLs(fields) ?? []
         let before = try await authorizedIdentity(name, principal, .updateWorkloadIdentity, request, context)
@@ -89,7 +89,7 @@ struct WorkloadIdentityController: Sendable {
     }
 
     @Sendable func delete(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        let (principal, fields) = try await authenticate(request)
+        let (principal, fields) = try await gate.authenticateFields(request)
         let name = try Self.name(fields, member: "name")
         let identity = try await authorizedIdentity(name, principal, .deleteWorkloadIdentity, request, context)
         guard identity.runtimeId == nil else {
@@ -104,7 +104,7 @@ struct WorkloadIdentityController: Sendable {
     }
 
     @Sendable func list(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        let (principal, fields) = try await authenticate(request)
+        let (principal, fields) = try await gate.authenticateFields(request)
         try gate.authorize(principal, .listWorkloadIdentities, .gateway, request, context)
         let (limit, after) = try Self.page(fields, maximum: 20)
         let page = try await store.workloadIdentities(after: after, limit: limit + 1)
@@ -118,7 +118,7 @@ struct WorkloadIdentityController: Sendable {
     // MARK: - Workload access tokens
 
     @Sendable func accessToken(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        let (principal, fields) = try await authenticate(request)
+        let (principal, fields) = try await gate.authenticateFields(request)
         let identity = try await authorizedIdentity(try Self.name(fields, member: "workloadName"), principal, .getWorkloadAccessToken, request, context)
         guard identity.runtimeId == nil else {
             throw AgentCoreError(.accessDenied, "An agent runtime's workload identity gets its access tokens from the runtime, with each invocation")
@@ -127,7 +127,7 @@ struct WorkloadIdentityController: Sendable {
     }
 
     @Sendable func accessTokenForJWT(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        let (principal, fields) = try await authenticate(request)
+        let (principal, fields) = try await gate.authenticateFields(request)
         let name = try Self.name(fields, member: "workloadName")
         let userToken = try fields.string("userToken", required: true, length: 1...131_072)!
         let identity = try await authorizedIdentity(name, principal, .getWorkloadAccessTokenForJWT, request, context)
@@ -143,7 +143,7 @@ struct WorkloadIdentityController: Sendable {
     }
 
     @Sendable func accessTokenForUserId(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        let (principal, fields) = try await authenticate(request)
+        let (principal, fields) = try await gate.authenticateFields(request)
         let name = try Self.name(fields, member: "workloadName")
         let userId = try fields.string("userId", required: true, length: 1...128)!
         guard ForwardedHeaders.isSafe(userId) else { throw AgentCoreError.invalidField("userId", "Member must not contain control characters") }
@@ -160,11 +160,6 @@ struct WorkloadIdentityController: Sendable {
     }
 
     // MARK: - Helpers
-
-    private func authenticate(_ request: Request) async throws -> (Principal, RequestFields) {
-        let (principal, body) = try await gate.authenticate(request)
-        return (principal, try RequestFields(body: Data(body.readableBytesView)))
-    }
 
     /// Authorizes `action` on the identity `name` (named whether or not it exists), then reads it.
     private func authorizedIdentity(

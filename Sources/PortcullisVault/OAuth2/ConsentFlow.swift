@@ -1,4 +1,4 @@
-public import Crypto
+import Crypto
 public import Foundation
 public import Logging
 public import PortcullisCore
@@ -66,8 +66,8 @@ public struct ConsentFlow: Sendable {
         let nonce = Base64URL.encode(SecureRandom.bytes(32))
         var updated = session
         updated.status = .redirected
-        updated.stateHash = Self.hash(state)
-        updated.browserNonceHash = Self.hash(nonce)
+        updated.stateHash = OAuth2Tokens.hash(state)
+        updated.browserNonceHash = OAuth2Tokens.hash(nonce)
         var parameters: [(String, String)] = [
             ("response_type", "code"), ("client_id", client.registration.clientId), ("redirect_uri", callbackURL), ("state", state),
         ]
@@ -75,7 +75,7 @@ public struct ConsentFlow: Sendable {
         if !scopes.isEmpty { parameters.append((client.profile.scopeParameter, scopes.joined(separator: client.profile.scopeSeparator))) }
         if client.profile.usesPKCE && client.registration.usesPKCE {
             let verifier = Base64URL.encode(SecureRandom.bytes(32))
-            updated.sealedVerifier = try seal(verifier, context: ConsentSession.verifierContext(id: session.id))
+            updated.sealedVerifier = try tokens.seal(verifier, context: ConsentSession.verifierContext(id: session.id))
             parameters += [("code_challenge", Base64URL.encode(Array(SHA256.hash(data: Array(verifier.utf8))))), ("code_challenge_method", "S256")]
         } else {
             updated.sealedVerifier = nil
@@ -118,7 +118,7 @@ public struct ConsentFlow: Sendable {
         if let code, code.utf8.count > Self.maxCodeLength { throw CallbackError(status: 400, message: "The authorization code is too long") }
         let found: ConsentSession?
         do {
-            found = try await store.consentSession(stateHash: Self.hash(state))
+            found = try await store.consentSession(stateHash: OAuth2Tokens.hash(state))
         } catch {
             throw CallbackError(status: 503, message: "The token vault is unavailable; try again")
         }
@@ -127,7 +127,7 @@ public struct ConsentFlow: Sendable {
         guard session.providerId == providerId else { throw CallbackError(status: 400, message: "This sign-in belongs to another provider") }
         guard session.expiresAt > clock.now() else { throw CallbackError(status: 400, message: "This sign-in has expired; ask the agent again") }
         guard session.status == .redirected else { throw CallbackError(status: 400, message: "This sign-in was already used") }
-        guard let browserNonce, let expected = session.browserNonceHash, ConstantTime.equals(Array(Self.hash(browserNonce).utf8), Array(expected.utf8)) else {
+        guard let browserNonce, let expected = session.browserNonceHash, ConstantTime.equals(Array(OAuth2Tokens.hash(browserNonce).utf8), Array(expected.utf8)) else {
             throw CallbackError(status: 400, message: "This sign-in was started in another browser")
         }
         var consuming = session
@@ -224,16 +224,6 @@ public struct ConsentFlow: Sendable {
         failed.sealedPendingToken = nil
         _ = try? await store.updateConsentSession(failed, expected: expected)
     }
-
-    private func seal(_ value: String, context: String) throws(AgentCoreError) -> String {
-        do {
-            return try keyRing.seal(Array(value.utf8), context: context)
-        } catch {
-            throw AgentCoreError(.internalServer, "The token vault is sealed: no key-encryption key is loaded")
-        }
-    }
-
-    static func hash(_ value: String) -> String { Hex.encode(SHA256.hash(data: Array(value.utf8))) }
 
     static func pending(_ response: VendorTokenResponse) -> JSONValue {
         var members: [String: JSONValue] = ["access_token": .string(response.accessToken)]

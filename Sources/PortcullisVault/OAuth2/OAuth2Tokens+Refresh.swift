@@ -1,0 +1,142 @@
+import Foundation
+import Logging
+import PortcullisCore
+import PortcullisStore
+
+extension OAuth2Tokens {
+    func refreshOnce(_ tokenId: String, _ client: Client) async throws(AgentCoreError) -> Outcome {
+        try await flight(tokenId) { try await self.refresh(tokenId, client) }
+    }
+
+    func flight(_ tokenId: String, _ operation: @escaping @Sendable () async throws -> Outcome) async throws(AgentCoreError) -> Outcome {
+        do {
+            return try await flights.run(tokenId, operation)
+        } catch let error as AgentCoreError {
+            throw error
+        } catch {
+            throw AgentCoreError(.internalServer, "The token vault could not complete the request")
+        }
+    }
+
+    /// Refreshes a user token, or adopts the one someone else refreshed meanwhile.
+    func refresh(_ tokenId: String, _ client: Client) async throws(AgentCoreError) -> Outcome {
+        // Waiting is real time, whatever the (injectable) clock says.
+        let deadline = ContinuousClock.now + .seconds(leaseSeconds * 3 + 10)
+        while ContinuousClock.now < deadline {
+            guard let current = try await read(id: tokenId), current.status == .active else { return .needsConsent }
+            if let valid = try usable(current) { return valid }
+            guard current.sealedRefreshToken != nil else { return .needsConsent }
+            guard try await lease(tokenId) else {
+                // Another gateway refreshes it: an access token that has not expired yet still serves; otherwise
+                // wait for that gateway's commit and take what it stored.
+                if let unexpired = try unexpired(current) { return unexpired }
+                try? await Task.sleep(for: pollInterval)
+                continue
+            }
+            // Under the lease: re-read, someone may have finished just before.
+            guard let leased = try await read(id: tokenId), leased.status == .active, let sealedRefresh = leased.sealedRefreshToken else {
+                await release(tokenId)
+                return .needsConsent
+            }
+            if let valid = try usable(leased) {
+                await release(tokenId)
+                return valid
+            }
+            // A lease that ran out does not mean its holder's vendor call did: while a refresh of this token is in
+            // flight elsewhere, a second one would spend the same single-use refresh token.
+            if try await inFlightElsewhere(tokenId) {
+                await release(tokenId)
+                if let unexpired = try unexpired(leased) { return unexpired }
+                try? await Task.sleep(for: pollInterval)
+                continue
+            }
+            let consumed = leased.refreshHash
+            let refreshToken: String
+            do throws(AgentCoreError) {
+                refreshToken = try open(sealedRefresh, context: VaultToken.refreshContext(id: tokenId))
+            } catch {
+                // Fail closed, and leave the row as it was.
+                await release(tokenId)
+                throw error
+            }
+            // No vendor call without a journal entry: a crash from here on is visible to the next refresher.
+            let entry = try await storing { try await self.store.beginRefresh(tokenId: tokenId, owner: self.owner, consumedRefreshHash: consumed, at: self.clock.now()) }
+            await faults.reach(.beforeVendorCall)
+            // After a pause here, the lease may have passed to someone now refreshing, or the token may be rotated
+            // already: only the lease holder of an unrotated token spends its refresh token.
+            guard let fresh = try await read(id: tokenId), fresh.refreshHash == consumed, fresh.leaseOwner == owner,
+                let until = fresh.leaseUntil, until > clock.now()
+            else {
+                await finish(entry, "fenced")
+                await release(tokenId)
+                continue
+            }
+            switch await vendorAnswer({ () async throws(VendorTokenError) in
+                try await self.client.refresh(refreshToken, registration: client.registration, secret: client.secret, profile: client.profile)
+            }) {
+            case .success(let response):
+                await faults.reach(.afterVendorAnswer)
+                let sealed = try sealedToken(id: tokenId, key: leased.key, response, keepingRefresh: (sealedRefresh, consumed))
+                let committed = try await storing {
+                    try await self.store.commitRefresh(
+                        tokenId: tokenId, consumedRefreshHash: consumed, sealedAccessToken: sealed.sealedAccessToken, accessExpiresAt: sealed.accessExpiresAt,
+                        sealedRefreshToken: sealed.sealedRefreshToken, refreshHash: sealed.refreshHash, at: self.clock.now()
+                    )
+                }
+                await finish(entry, committed ? "ok" : "fenced")
+                if committed {
+                    await faults.reach(.afterCommit)
+                    logger.info("token refreshed", metadata: ["provider": "\(client.providerName)", "token": "\(tokenId)"])
+                    return .token(accessToken: response.accessToken, expiresAt: sealed.accessExpiresAt)
+                }
+                // Something newer was written meanwhile (a re-consent, a deletion): that stands.
+                await release(tokenId)
+            case .failure(let error):
+                await finish(entry, error.kind.rawValue)
+                await release(tokenId)
+                switch error.kind {
+                case .invalidGrant:
+                    if let outcome = try await afterInvalidGrant(tokenId, consumed: consumed, error: error, client: client) { return outcome }
+                case .transient:
+                    logger.warning("token refresh failed for now", metadata: ["provider": "\(client.providerName)", "reason": "\(error.code)"])
+                    // An access token that has not expired yet is still good.
+                    if let expiresAt = leased.accessExpiresAt, expiresAt > clock.now() {
+                        return .token(accessToken: try open(leased.sealedAccessToken, context: VaultToken.accessContext(id: tokenId)), expiresAt: expiresAt)
+                    }
+                    throw AgentCoreError(.internalServer, "\(client.providerName) did not answer the token refresh; try again")
+                case .invalidClient:
+                    throw vendorRefusedClient(client, error)
+                case .invalidResponse, .refused:
+                    logger.error("token refresh refused", metadata: ["provider": "\(client.providerName)", "reason": "\(error.code)"])
+                    throw AgentCoreError(.internalServer, "\(client.providerName) refused the token refresh (\(error.code))")
+                }
+            }
+        }
+        throw AgentCoreError(.retryableConflict, "The token is being refreshed elsewhere; try again")
+    }
+
+    /// Whether another owner's refresh of the token started within twice the lease time and has not finished. Older
+    /// unfinished entries are refreshes whose gateway died (the vendor call is bounded by half the lease).
+    func inFlightElsewhere(_ tokenId: String) async throws(AgentCoreError) -> Bool {
+        let since = clock.now().addingTimeInterval(-2 * leaseSeconds)
+        return try await storing { try await self.store.refreshesInFlight(tokenId: tokenId, except: self.owner, since: since) } > 0
+    }
+
+    /// `invalid_grant`: adopt a sibling's rotation, wait for one in flight, or — only then — ask for re-consent.
+    /// Returns `nil` to look again.
+    func afterInvalidGrant(_ tokenId: String, consumed: String?, error: VendorTokenError, client: Client) async throws(AgentCoreError) -> Outcome? {
+        guard let now = try await read(id: tokenId) else { return .needsConsent }
+        if now.refreshHash != consumed { return nil }
+        if try await inFlightElsewhere(tokenId) {
+            try? await Task.sleep(for: pollInterval)
+            return nil
+        }
+        let marked = try await storing {
+            try await self.store.markNeedsReauthorization(tokenId: tokenId, consumedRefreshHash: consumed, error: error.code, at: self.clock.now())
+        }
+        if !marked { return nil }
+        logger.warning("a vaulted grant needs re-consent", metadata: ["provider": "\(client.providerName)", "token": "\(tokenId)", "reason": "\(error.code)"])
+        return .needsConsent
+    }
+
+}
