@@ -7,7 +7,8 @@
 #
 # Loads (wrk): "paced" — 4 connections each waiting 8 ms between requests, about 500 requests/s in all, for the
 # latency at that rate (wrk2 is not packaged here; the pause per request is wrk's own `delay()`); "max" — 16
-# connections flat out, for throughput. Knobs: DURATION (10s) ROUNDS (3) RUN_DIR RESULTS_DIR SKIP_BUILD=1
+# connections flat out, for throughput. Knobs: DURATION (10s) ROUNDS (3) LOADS ("paced max") TARGETS ("ping vault") RUN_DIR RESULTS_DIR
+# SKIP_BUILD=1
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -99,8 +100,8 @@ cat "$RUN/vault.lua" "$RUN/paced.lua" > "$RUN/vault-paced.lua"
 
 # wrk --latency output → "requests/s p50 p99" (milliseconds).
 measure() {
-  local url=$1 conns=$2 script=${3:-}
-  local args=(-t 2 -c "$conns" -d "$DURATION" --latency)
+  local url=$1 conns=$2 script=${3:-} threads=${4:-2}
+  local args=(-t "$threads" -c "$conns" -d "$DURATION" --latency)
   [ -n "$script" ] && args+=(-s "$script")
   wrk "${args[@]}" "$url" | python3 -c '
 import re, sys
@@ -125,16 +126,17 @@ REPORT="$RESULTS_DIR/vault-$STAMP.md"
 } > "$REPORT"
 ticks() { awk '{print $14 + $15}' "/proc/$GATEWAY_PID/stat"; }
 for round in $(seq 1 "$ROUNDS"); do
-  for load in paced max; do
-    for target in ping vault; do
-      url="http://127.0.0.1:$PORT/ping"; script="$RUN/paced.lua"; conns=4
+  for load in ${LOADS:-paced max}; do
+    for target in ${TARGETS:-ping vault}; do
+      # Paced: one wrk thread is plenty for 500 requests/s and leaves the second core to the gateway.
+      url="http://127.0.0.1:$PORT/ping"; script="$RUN/paced.lua"; conns=4; threads=1
       [ "$target" = vault ] && { url="http://127.0.0.1:$PORT/identities/oauth2/token"; script="$RUN/vault-paced.lua"; }
       if [ "$load" = max ]; then
-        conns=16; script=""
+        conns=16; script=""; threads=2
         [ "$target" = vault ] && script="$RUN/vault.lua"
       fi
       before=$(ticks)
-      read -r rate p50 p99 errors < <(measure "$url" "$conns" "$script")
+      read -r rate p50 p99 errors < <(measure "$url" "$conns" "$script" "$threads")
       after=$(ticks)
       seconds=${DURATION%s}
       cpu=$(python3 -c "print('%.0f' % (($after - $before) / $(getconf CLK_TCK) * 1e6 / max(1, $rate * $seconds)))")

@@ -5,7 +5,7 @@ public import Foundation
 /// event's canonical JSON with its sequence number.
 public enum AuditChain {
     /// The canonical body of an event at `sequence`: JSON with sorted keys, the time in whole milliseconds.
-    public static func body(of event: AuditEvent, sequence: Int64) throws -> String {
+    public static func body(of event: AuditEvent, sequence: Int64) -> String {
         var members: [String: JSONValue] = [
             "sequence": .number(Double(sequence)),
             "timeMillis": .number((event.time.timeIntervalSince1970 * 1000).rounded()),
@@ -17,9 +17,8 @@ public enum AuditChain {
         if let agent = event.agentRuntimeId { members["agentRuntimeId"] = .string(agent) }
         if let action = event.action { members["action"] = .string(action) }
         if let requestId = event.requestId { members["requestId"] = .string(requestId) }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try encoder.encode(JSONValue.object(members)), as: UTF8.self)
+        // Verification hashes the stored body as it is, so how it was written only has to be deterministic.
+        return String(decoding: JSONValue.object(members).serialized(), as: UTF8.self)
     }
 
     public static func hash(previous: String, body: String) -> String {
@@ -28,7 +27,7 @@ public enum AuditChain {
 
     /// The event a stored body describes, or `nil` when it is not one.
     public static func event(fromBody body: String) -> (sequence: Int64, event: AuditEvent)? {
-        guard let value = try? JSONDecoder().decode(JSONValue.self, from: Data(body.utf8)), let members = value.objectValue,
+        guard let members = try? StrictJSON.parseObject(Array(body.utf8)),
             let sequence = members["sequence"]?.numberValue, let millis = members["timeMillis"]?.numberValue,
             let kind = members["kind"]?.stringValue.flatMap(AuditEvent.Kind.init(rawValue:)), let outcome = members["outcome"]?.stringValue
         else { return nil }

@@ -309,7 +309,7 @@ struct ControlPlaneController: Sendable {
     }
 
     static func json(_ value: JSONValue, status: Int = 200) -> Response {
-        json((try? IdempotencyGuard.encode(value)) ?? Data("{}".utf8), status: status)
+        json(Data(value.serialized()), status: status)
     }
 
     static func json(_ body: Data, status: Int) -> Response {

@@ -18,10 +18,13 @@ struct RequestFields {
             self.init(members: [:])
             return
         }
-        guard let value = try? JSONDecoder().decode(JSONValue.self, from: body), case .object(let members) = value else {
-            throw AgentCoreError.cannotParse("The request body must be a JSON object")
+        // The strict parser: a body with duplicate members or invalid UTF-8 means different things to different
+        // parsers, so it is refused rather than guessed at.
+        do throws(StrictJSONError) {
+            self.init(members: try StrictJSON.parseObject(Array(body)))
+        } catch {
+            throw AgentCoreError.cannotParse("The request body must be a JSON object: \(error)")
         }
-        self.init(members: members)
     }
 
     func name(_ member: String) -> String { path.isEmpty ? member : "\(path).\(member)" }

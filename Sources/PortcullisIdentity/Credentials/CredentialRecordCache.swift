@@ -24,7 +24,8 @@ public final class CredentialRecordCache<Record: Sendable>: Sendable {
 
     /// The cached record for `id`, or what `fetch` returns (then cached).
     public func record(id: String, now: Date, fetch: () async throws -> Record?) async rethrows -> Record? {
-        if let cached = entries.withLock({ $0[id] }), now.timeIntervalSince(cached.fetchedAt) < lifetime {
+        // An entry from the future (the clock went back) has expired too: a clock jump never extends a lifetime.
+        if let cached = entries.withLock({ $0[id] }), (0..<lifetime).contains(now.timeIntervalSince(cached.fetchedAt)) {
             return cached.record
         }
         let record = try await fetch()

@@ -22,7 +22,7 @@ extension SQLiteStore: AuditStore {
             for var event in events {
                 sequence += 1
                 event.time = Date(timeIntervalSince1970: (event.time.timeIntervalSince1970 * 1000).rounded() / 1000)
-                let body = try AuditChain.body(of: event, sequence: sequence)
+                let body = AuditChain.body(of: event, sequence: sequence)
                 let hash = AuditChain.hash(previous: previous, body: body)
                 try statement.execute(arguments: [
                     sequence, event.time.storedValue, event.kind.rawValue, event.principal, event.agentRuntimeId, body, previous, hash,

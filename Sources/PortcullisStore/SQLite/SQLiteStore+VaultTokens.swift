@@ -8,16 +8,16 @@ extension SQLiteStore: VaultTokenStore {
     }
 
     private static func vaultToken(_ key: VaultToken.Key, db: Database) throws -> VaultToken? {
-        try Row.fetchOne(
-            db,
-            sql: "SELECT * FROM vault_token WHERE provider_id = ? AND flow = ? AND workload = ? AND user_key = ? AND scope_key = ?",
-            arguments: [key.providerId, key.flow.rawValue, key.workload, key.userKey, key.scopeKey]
-        ).map(vaultToken(from:))
+        // The vault's hot read: a statement prepared once per connection.
+        let statement = try db.cachedStatement(
+            sql: "SELECT * FROM vault_token WHERE provider_id = ? AND flow = ? AND workload = ? AND user_key = ? AND scope_key = ?"
+        )
+        return try Row.fetchOne(statement, arguments: [key.providerId, key.flow.rawValue, key.workload, key.userKey, key.scopeKey]).map(vaultToken(from:))
     }
 
     public func vaultToken(id: String) async throws -> VaultToken? {
         try await pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM vault_token WHERE id = ?", arguments: [id]).map(Self.vaultToken(from:))
+            try Row.fetchOne(try db.cachedStatement(sql: "SELECT * FROM vault_token WHERE id = ?"), arguments: [id]).map(Self.vaultToken(from:))
         }
     }
 

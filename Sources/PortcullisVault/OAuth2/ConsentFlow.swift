@@ -145,8 +145,10 @@ public struct ConsentFlow: Sendable {
             throw CallbackError(status: 400, message: "The callback has no authorization code")
         }
         let verifier: String?
+        let secret: String
         do throws(AgentCoreError) {
             verifier = try session.sealedVerifier.map { sealed throws(AgentCoreError) in try tokens.open(sealed, context: ConsentSession.verifierContext(id: session.id)) }
+            secret = try client.secret()
         } catch {
             await fail(consuming, "verifier")
             throw CallbackError(status: 500, message: "The sign-in cannot be completed")
@@ -154,7 +156,7 @@ public struct ConsentFlow: Sendable {
         let response: VendorTokenResponse
         do throws(VendorTokenError) {
             response = try await self.client.exchange(
-                code: code, verifier: verifier, redirectURI: callbackURL, registration: client.registration, secret: client.secret, profile: client.profile
+                code: code, verifier: verifier, redirectURI: callbackURL, registration: client.registration, secret: secret, profile: client.profile
             )
         } catch {
             logger.warning("a consent's code exchange failed", metadata: ["provider": "\(client.providerName)", "reason": "\(error.code)"])

@@ -12,7 +12,7 @@ extension OAuth2Tokens {
             throw AgentCoreError.invalidField("oauth2Flow", "\(client.profile.vendor) offers no client-credentials (M2M) flow; use USER_FEDERATION")
         }
         let key = VaultToken.Key(providerId: client.providerId, flow: .m2m, workload: "", userKey: "", scopes: scopes + resources.map { "resource:" + $0 } + audiences.map { "audience:" + $0 })
-        var token = try await read(key)
+        var token = try await serving(key)
         if let token, let valid = try usable(token) { return valid }
         if token == nil {
             // A row to lease: the first mint of a key is single-flight across gateways too.
@@ -25,7 +25,7 @@ extension OAuth2Tokens {
         }
         let request = MachineRequest(scopes: scopes, resources: resources, audiences: audiences)
         let tokenId = token!.id
-        return try await flight(tokenId) { try await self.mintMachineToken(tokenId, client, request) }
+        return try await flight(tokenId, key: key) { try await self.mintMachineToken(tokenId, client, request) }
     }
 
     struct MachineRequest: Sendable {
@@ -48,11 +48,18 @@ extension OAuth2Tokens {
                 await release(tokenId)
                 return valid
             }
+            let secret: String
+            do throws(AgentCoreError) {
+                secret = try client.secret()
+            } catch {
+                await release(tokenId)
+                throw error
+            }
             let entry = try await storing { try await self.store.beginRefresh(tokenId: tokenId, owner: self.owner, consumedRefreshHash: nil, at: self.clock.now()) }
             switch await vendorAnswer({ () async throws(VendorTokenError) in
                 try await self.client.clientCredentials(
                     scopes: request.scopes, resources: request.resources, audiences: request.audiences, registration: client.registration,
-                    secret: client.secret, profile: client.profile
+                    secret: secret, profile: client.profile
                 )
             }) {
             case .success(let response):

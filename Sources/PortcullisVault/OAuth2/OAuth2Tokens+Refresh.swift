@@ -2,13 +2,17 @@ import Foundation
 import Logging
 import PortcullisCore
 import PortcullisStore
+import PortcullisIdentity
 
 extension OAuth2Tokens {
-    func refreshOnce(_ tokenId: String, _ client: Client) async throws(AgentCoreError) -> Outcome {
-        try await flight(tokenId) { try await self.refresh(tokenId, client) }
+    func refreshOnce(_ token: VaultToken, _ client: Client) async throws(AgentCoreError) -> Outcome {
+        let tokenId = token.id
+        return try await flight(tokenId, key: token.key) { try await self.refresh(tokenId, client) }
     }
 
-    func flight(_ tokenId: String, _ operation: @escaping @Sendable () async throws -> Outcome) async throws(AgentCoreError) -> Outcome {
+    /// Runs a refresh or mint once per token in this process; whatever it wrote, the cached row goes.
+    func flight(_ tokenId: String, key: VaultToken.Key, _ operation: @escaping @Sendable () async throws -> Outcome) async throws(AgentCoreError) -> Outcome {
+        defer { servedRows.evict(id: Self.cacheID(key)) }
         do {
             return try await flights.run(tokenId, operation)
         } catch let error as AgentCoreError {
@@ -52,8 +56,10 @@ extension OAuth2Tokens {
             }
             let consumed = leased.refreshHash
             let refreshToken: String
+            let secret: String
             do throws(AgentCoreError) {
                 refreshToken = try open(sealedRefresh, context: VaultToken.refreshContext(id: tokenId))
+                secret = try client.secret()
             } catch {
                 // Fail closed, and leave the row as it was.
                 await release(tokenId)
@@ -72,7 +78,7 @@ extension OAuth2Tokens {
                 continue
             }
             switch await vendorAnswer({ () async throws(VendorTokenError) in
-                try await self.client.refresh(refreshToken, registration: client.registration, secret: client.secret, profile: client.profile)
+                try await self.client.refresh(refreshToken, registration: client.registration, secret: secret, profile: client.profile)
             }) {
             case .success(let response):
                 await faults.reach(.afterVendorAnswer)

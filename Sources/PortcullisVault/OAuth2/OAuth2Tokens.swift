@@ -3,6 +3,7 @@ public import Foundation
 public import Logging
 public import PortcullisCore
 public import PortcullisStore
+import PortcullisIdentity
 
 /// The vault's OAuth 2.0 tokens: handing out a valid one, minting client-credentials tokens, refreshing — exactly
 /// once per token at a time across every request and every gateway on the store — and storing what a completed
@@ -39,6 +40,10 @@ public final class OAuth2Tokens: Sendable {
     /// How long a refresh lease holds; a journal entry younger than this is a refresh still in flight.
     let leaseSeconds: TimeInterval
     let faults: VaultFaultPoints
+    /// Token rows as the hot read found them, for one second: a valid token is handed out without a store read.
+    /// Rows stay sealed here; every write of this process evicts its row, another gateway's applies within the
+    /// second (and a refresh always reads the row afresh).
+    let servedRows = CredentialRecordCache<VaultToken>(lifetime: 1)
 
     public init(
         store: any VaultTokenStore, keyRing: KeyRing, client: VendorTokenClient = VendorTokenClient(), clock: any WallClock, logger: Logger,
@@ -54,21 +59,27 @@ public final class OAuth2Tokens: Sendable {
         self.faults = faults
     }
 
-    /// The provider's vendor and registration, with its client secret opened.
+    /// The provider's vendor and registration; its client secret is opened only for a vendor call.
     public struct Client: Sendable {
         public var providerId: String
         public var providerName: String
         public var profile: OAuth2VendorProfile
         public var registration: OAuth2ClientRegistration
-        public var secret: String
+        private let openSecret: @Sendable () throws(AgentCoreError) -> String
 
-        public init(providerId: String, providerName: String, profile: OAuth2VendorProfile, registration: OAuth2ClientRegistration, secret: String) {
+        public init(
+            providerId: String, providerName: String, profile: OAuth2VendorProfile, registration: OAuth2ClientRegistration,
+            secret: @escaping @Sendable () throws(AgentCoreError) -> String
+        ) {
             self.providerId = providerId
             self.providerName = providerName
             self.profile = profile
             self.registration = registration
-            self.secret = secret
+            self.openSecret = secret
         }
+
+        /// The client secret, opened now (fails closed when the vault is sealed or the row was tampered with).
+        public func secret() throws(AgentCoreError) -> String { try openSecret() }
     }
 
     // MARK: - Reads
@@ -76,10 +87,10 @@ public final class OAuth2Tokens: Sendable {
     /// A user's token for a workload: the vaulted one, refreshed when it is (nearly) expired.
     public func userToken(_ client: Client, workload: String, user: WorkloadUser, scopes: [String]) async throws(AgentCoreError) -> Outcome {
         let key = VaultToken.Key(providerId: client.providerId, flow: .user, workload: workload, userKey: user.key, scopes: scopes)
-        guard let token = try await read(key), token.status == .active else { return .needsConsent }
+        guard let token = try await serving(key), token.status == .active else { return .needsConsent }
         if let valid = try usable(token) { return valid }
         guard token.sealedRefreshToken != nil else { return .needsConsent }
-        return try await refreshOnce(token.id, client)
+        return try await refreshOnce(token, client)
     }
 
     /// Stores what a completed consent brought for (workload, user, scopes), replacing any earlier grant.
@@ -91,6 +102,7 @@ public final class OAuth2Tokens: Sendable {
             let token = try sealedToken(id: id, key: key, response, keepingRefresh: nil)
             do {
                 _ = try await store.putVaultToken(token)
+                servedRows.evict(id: Self.cacheID(key))
                 return
             } catch StoreError.conflict {
                 continue
@@ -111,7 +123,7 @@ public final class OAuth2Tokens: Sendable {
         for token in due {
             guard let client = await client(token.key.providerId) else { continue }
             do throws(AgentCoreError) {
-                if case .token = try await refreshOnce(token.id, client) { refreshed += 1 }
+                if case .token = try await refreshOnce(token, client) { refreshed += 1 }
             } catch {
                 logger.warning("a background refresh failed", metadata: ["provider": "\(client.providerName)", "error": "\(error.message)"])
             }
@@ -197,6 +209,15 @@ public final class OAuth2Tokens: Sendable {
         } catch {
             logger.error("cannot close a refresh journal entry", metadata: ["error": "\(error)"])
         }
+    }
+
+    /// The row for handing out a token: cached briefly (``servedRows``).
+    func serving(_ key: VaultToken.Key) async throws(AgentCoreError) -> VaultToken? {
+        try await storing { try await self.servedRows.record(id: Self.cacheID(key), now: self.clock.now()) { try await self.store.vaultToken(key) } }
+    }
+
+    static func cacheID(_ key: VaultToken.Key) -> String {
+        [key.providerId, key.flow.rawValue, key.workload, key.userKey, key.scopeKey].joined(separator: "\u{0}")
     }
 
     func read(_ key: VaultToken.Key) async throws(AgentCoreError) -> VaultToken? {
