@@ -8,7 +8,7 @@ import PortcullisStore
 @testable import PortcullisGateway
 import Testing
 
-/// The token vault's races and crashes (`research/vault-anchors.md` §4.4, R2–R11 and C1–C2, C6), against a Zoom
+/// The token vault's races and crashes (`research/vault-anchors.md` §4.4, R2–R11, C1–C3 and C6–C8), against a Zoom
 /// stand-in whose refresh tokens are single-use and whose reuse detection revokes the whole grant: two refreshers
 /// (two vaults on one store, as two gateways are) stalled or killed at the named points of a refresh.
 @Suite("The token vault under races and crashes")
@@ -24,9 +24,9 @@ struct VaultRaceTests {
 
         /// A second vault on the same store, as another gateway has: its own lease owner, a two-second lease (so a
         /// refresh younger than four seconds is in flight).
-        func vault(_ faults: VaultFaultPoints = .none) -> OAuth2Tokens {
+        func vault(_ faults: VaultFaultPoints = .none, clock: any WallClock = SystemWallClock()) -> OAuth2Tokens {
             OAuth2Tokens(
-                store: gateway.gateway.store, keyRing: gateway.gateway.keyRing, client: VendorTokenClient(timeout: .seconds(5)), clock: SystemWallClock(),
+                store: gateway.gateway.store, keyRing: gateway.gateway.keyRing, client: VendorTokenClient(timeout: .seconds(5)), clock: clock,
                 logger: testLogger, pollInterval: .milliseconds(50), leaseSeconds: 2, faults: faults
             )
         }
@@ -247,12 +247,14 @@ struct VaultRaceTests {
         }
     }
 
-    static func request(_ setup: Setup, base: String, returnURL: Bool = true) async throws -> (status: Int, json: [String: Any]) {
+    static func request(_ setup: Setup, base: String, returnURL: Bool = true, _ extra: [String: Any] = [:]) async throws -> (status: Int, json: [String: Any]) {
         let wat = setup.gateway.gateway.workloadTokens.mint(workload: "race-app", user: setup.user, now: Date())
-        let body = String(decoding: try JSONSerialization.data(withJSONObject: [
+        var members: [String: Any] = [
             "workloadIdentityToken": wat, "resourceCredentialProviderName": "zoom", "scopes": setup.scopes, "oauth2Flow": "USER_FEDERATION",
             "resourceOauth2ReturnUrl": returnURL ? "https://app.example.com/done" : NSNull(),
-        ]), as: UTF8.self)
+        ]
+        members.merge(extra) { $1 }
+        let body = String(decoding: try JSONSerialization.data(withJSONObject: members), as: UTF8.self)
         let answer = try await setup.gateway.send(.POST, base + "/identities/oauth2/token", headers: [("Content-Type", "application/json")], body: body)
         return (answer.status, (try? TestGateway.json(answer.body)) ?? [:])
     }
@@ -300,6 +302,184 @@ struct VaultRaceTests {
             let token = try #require(answer.json["accessToken"] as? String, "\(answer.json)")
             #expect(token != setup.firstAccess && setup.vendor.isLive(token))
             #expect(setup.vendor.tokenRequests("refresh_token") == 1, "no second refresh")
+        }
+    }
+
+    @Test(
+        "C3: a gateway killed between consuming a consent's state and storing the token leaves no credential and a spent state; the user consents again and gets one grant",
+        .enabled(if: CLITests.binary != nil, "build the portcullis product first")
+    )
+    func crashDuringConsent() async throws {
+        try await Self.withExpiredGrant(lease: 10) { setup in
+            _ = try await OAuth2VaultTests.call(setup.gateway, "UpdateWorkloadIdentity", ["name": "race-app", "allowedResourceOauth2ReturnUrls": ["https://app.example.com/done"]])
+            var newcomer = setup
+            newcomer.user = .id("user-c3")
+            let (crashing, port) = try await Self.secondGateway(setup, crashAt: .afterCodeExchange)
+            defer { crashing.terminate() }
+            let second = "http://127.0.0.1:\(port)"
+            let started = try await Self.request(newcomer, base: second)
+            let firstURL = try #require(started.json["authorizationUrl"] as? String, "\(started.json)")
+            try await TestBrowser.with { (browser: TestBrowser) async throws in
+                let callback = try await Self.consentCallback(browser, authorizationURL: firstURL)
+                #expect(callback.hasPrefix(second + "/identities/oauth2/callback/"))
+                _ = try? await browser.get(callback)
+                #expect(try await crashing.exitStatus(timeout: .seconds(30)) != 0, "the gateway died at the fault point")
+                #expect(setup.vendor.tokenRequests("authorization_code") == 1, "the code was exchanged before the crash")
+                #expect(try await setup.gateway.gateway.store.vaultToken(newcomer.key()) == nil, "no half-written credential")
+
+                // The browser retries the same callback at the surviving gateway: the state is spent, the code not exchanged again.
+                let replay = try await browser.get(setup.gateway.baseURL + callback.dropFirst(second.count))
+                #expect(replay.status == 400, "\(replay.body)")
+                #expect(setup.vendor.tokenRequests("authorization_code") == 1)
+
+                // The agent asks again: a new consent, which completes.
+                let again = try await Self.request(newcomer, base: setup.gateway.baseURL)
+                let secondURL = try #require(again.json["authorizationUrl"] as? String, "\(again.json)")
+                let sessionUri = try #require(again.json["sessionUri"] as? String)
+                #expect(secondURL != firstURL)
+                let back = try await browser.get(try await Self.consentCallback(browser, authorizationURL: secondURL))
+                #expect(back.status == 303 && back.location?.hasPrefix("https://app.example.com/done?session_id=") == true, "\(back.body)")
+                let confirmed = try await OAuth2VaultTests.call(
+                    setup.gateway, "CompleteResourceTokenAuth", ["sessionUri": sessionUri, "userIdentifier": ["userId": "user-c3"]]
+                )
+                #expect(confirmed.status == 200, "\(confirmed.body)")
+                let token = try #require(try await Self.request(newcomer, base: setup.gateway.baseURL, ["sessionUri": sessionUri]).json["accessToken"] as? String)
+                #expect(setup.vendor.isLive(token))
+                #expect(setup.vendor.tokenRequests("authorization_code") == 2)
+                #expect(try await setup.gateway.gateway.store.vaultToken(newcomer.key())?.status == .active, "one grant, stored whole")
+            }
+        }
+    }
+
+    /// Plays a user who needs no sign-in (named by id): follows the authorization URL to the vendor, approves; returns
+    /// the gateway callback the vendor redirects to.
+    static func consentCallback(_ browser: TestBrowser, authorizationURL: String) async throws -> String {
+        let toVendor = try await browser.get(authorizationURL)
+        #expect(toVendor.status == 303, "\(toVendor.body)")
+        let approved = try await browser.get(try #require(toVendor.location))
+        #expect(approved.status == 302)
+        return try #require(approved.location)
+    }
+
+    /// Another process holding the store's write lock (`BEGIN EXCLUSIVE` from Python's sqlite3): to the gateway the
+    /// database is unavailable for writes (after its busy timeout) until the process ends.
+    static func lockStore(_ setup: Setup) async throws -> RunningProcess {
+        let python = try #require(ExternalProcess.python ?? (FileManager.default.isExecutableFile(atPath: "/usr/bin/python3") ? "/usr/bin/python3" : nil))
+        let file = setup.gateway.gateway.configuration.store.dataDirectory + "/portcullis.sqlite"
+        let script = "import sqlite3, sys, time\nc = sqlite3.connect(sys.argv[1], isolation_level=None)\nc.execute('BEGIN EXCLUSIVE')\nprint('locked', flush=True)\ntime.sleep(120)\n"
+        let locker = try RunningProcess(python, ["-c", script, file])
+        _ = try await locker.waitFor("(locked)")
+        return locker
+    }
+
+    @Test("C8: with the store locked by another process a refresh fails closed before the vendor is called; once the lock is gone the next request refreshes once")
+    func storeUnavailableBeforeTheCall() async throws {
+        try await Self.withExpiredGrant { setup in
+            let vault = setup.vault()
+            let locker = try await Self.lockStore(setup)
+            defer { locker.terminate() }
+            await #expect(throws: AgentCoreError(.internalServer, "The token vault's store is unavailable")) { _ = try await setup.token(vault) }
+            #expect(setup.vendor.tokenRequests("refresh_token") == 0, "no vendor call without a journal entry")
+            locker.terminate()
+            let grant = try #require(try await setup.gateway.gateway.store.vaultToken(setup.key()))
+            #expect(try await setup.gateway.gateway.store.refreshesInFlight(tokenId: grant.id, except: "", since: Date(timeIntervalSince1970: 0)) == 0)
+            let token = try #require(Self.accessToken(try await setup.token(vault)))
+            #expect(token != setup.firstAccess && setup.vendor.isLive(token))
+            #expect(setup.vendor.tokenRequests("refresh_token") == 1)
+        }
+    }
+
+    @Test("C8: a store that goes away while the vendor answers: the commit fails, the caller gets an error, the journal shows the refresh; the grant ends in one re-consent")
+    func storeUnavailableAtTheCommit() async throws {
+        try await Self.withExpiredGrant { setup in
+            let before = try #require(try await setup.gateway.gateway.store.vaultToken(setup.key()))
+            let locker = Mutex<RunningProcess?>(nil)
+            defer { locker.withLock { $0?.terminate() } }
+            let faults = Self.pause(at: .afterVendorAnswer, for: .zero) {
+                let process = try? await Self.lockStore(setup)
+                locker.withLock { $0 = process }
+            }
+            await #expect(throws: AgentCoreError(.internalServer, "The token vault's store is unavailable")) { _ = try await setup.token(setup.vault(faults)) }
+            #expect(locker.withLock { $0 } != nil, "the store was locked at the fault point")
+            locker.withLock { $0?.terminate() }
+            #expect(setup.vendor.tokenRequests("refresh_token") == 1)
+            let grant = try #require(try await setup.gateway.gateway.store.vaultToken(setup.key()))
+            #expect(grant.refreshHash == before.refreshHash && grant.sealedAccessToken == before.sealedAccessToken, "nothing was committed")
+            #expect(try await setup.gateway.gateway.store.refreshesInFlight(tokenId: grant.id, except: "", since: Date(timeIntervalSince1970: 0)) == 1)
+            // Another refresher waits out the unfinished refresh, then learns from the vendor that the grant is gone.
+            #expect(try await setup.token(setup.vault()) == .needsConsent)
+            #expect(try await setup.gateway.gateway.store.vaultToken(setup.key())?.status == .needsReauthorization)
+            #expect(try await setup.token(setup.vault()) == .needsConsent)
+            #expect(setup.vendor.tokenRequests("refresh_token") == 2, "one more try, then no loop")
+        }
+    }
+
+    @Test(
+        "C7: a vendor down for days: refreshes back off (bounded calls, the clock set back and forward ten minutes), an unexpired token is still served, a recovery clears the run, and only failures spanning three distinct days need re-consent"
+    )
+    func vendorDownForDays() async throws {
+        try await Self.withExpiredGrant { setup in
+            // 23:00 UTC: the first failures fall just before midnight, the next day starts within the hour.
+            let midnight = (Date().timeIntervalSince1970 / 86_400).rounded(.down) * 86_400
+            let clock = ManualClock(Date(timeIntervalSince1970: midnight + 23 * 3600))
+            let vault = setup.vault(clock: clock)
+            let store = setup.gateway.gateway.store
+            let (access, refresh) = setup.vendor.grant()
+            try await vault.storeConsented(
+                VendorTokenResponse(accessToken: access, refreshToken: refresh, expiresIn: 1200, scope: nil), client: setup.client, workload: "race-app",
+                user: setup.user, scopes: setup.scopes
+            )
+            setup.vendor.configure { $0.failNextTokenCalls = 1_000_000 }
+
+            // Within the refresh margin, not expired: served as it is while the vendor fails; attempts back off
+            // 5 s, then 10 s, then 20 s (±20 %): three in twenty seconds.
+            clock.advance(by: 16 * 60)
+            for _ in 0..<20 {
+                #expect(Self.accessToken(try await setup.token(vault)) == access)
+                clock.advance(by: 1)
+            }
+            #expect(setup.vendor.tokenRequests("refresh_token") == 3)
+
+            // Expired, the vendor down for six hours, the clock set back and then forward ten minutes on the way.
+            clock.advance(by: 5 * 60)
+            for minute in 0..<360 {
+                if minute == 100 { clock.advance(by: -600) }
+                if minute == 200 { clock.advance(by: 600) }
+                let error = await #expect(throws: AgentCoreError.self) { _ = try await setup.token(vault) }
+                #expect(error?.code == .internalServer && error?.message.contains("did not answer the token refresh") == true)
+                clock.advance(by: 60)
+            }
+            let calls = setup.vendor.tokenRequests("refresh_token")
+            #expect((30...60).contains(calls), "at most one attempt per ten minutes once backed off: \(calls) in six hours")
+            let failing = try #require(try await store.vaultToken(setup.key()))
+            #expect(failing.status == .active && failing.refreshFailures.days == 2 && failing.refreshFailures.count == calls, "\(failing.refreshFailures)")
+
+            // The vendor is back: the first attempt after the backoff refreshes and the run is cleared.
+            setup.vendor.configure { $0.failNextTokenCalls = 0 }
+            clock.advance(by: 13 * 60)
+            let renewed = try #require(Self.accessToken(try await setup.token(vault)))
+            #expect(renewed != access && setup.vendor.isLive(renewed))
+            let cleared = try #require(try await store.vaultToken(setup.key()))
+            #expect(cleared.refreshFailures == VaultToken.Since() && cleared.retryAt == nil)
+
+            // Down again for days: one attempt every half hour; the grant needs re-consent only once the failures
+            // have gone on for two days (three distinct days), and then nothing more reaches the vendor.
+            setup.vendor.configure { $0.failNextTokenCalls = 1_000_000 }
+            clock.advance(by: 3600)
+            let firstFailure = clock.now()
+            var outcome: OAuth2Tokens.Outcome?
+            while outcome != .needsConsent, clock.now().timeIntervalSince(firstFailure) < 4 * 86_400 {
+                outcome = try? await setup.token(vault)
+                if outcome != .needsConsent { clock.advance(by: 1800) }
+            }
+            let lasted = clock.now().timeIntervalSince(firstFailure)
+            #expect(outcome == .needsConsent && (47 * 3600...47.5 * 3600).contains(lasted), "gave up after \(lasted / 3600) h")
+            let exhausted = try #require(try await store.vaultToken(setup.key()))
+            #expect(exhausted.status == .needsReauthorization && exhausted.lastError == "refresh_exhausted" && exhausted.refreshFailures.days == 3)
+            let before = setup.vendor.tokenRequests("refresh_token")
+            clock.advance(by: 3600)
+            #expect(try await setup.token(vault) == .needsConsent)
+            #expect(setup.vendor.tokenRequests("refresh_token") == before, "no attempts after giving up")
         }
     }
 

@@ -52,12 +52,36 @@ public struct VaultToken: Sendable, Equatable {
     /// The vendor's last error code (never a token), for operators.
     public var lastError: String?
     public var updatedAt: Date
+    /// Transient refresh failures since the last success (the vendor down, throttling, answering garbage).
+    public var refreshFailures: Since
+    /// No refresh is attempted before this, after a failure (backoff).
+    public var retryAt: Date?
+
+    /// A run of failures: how many, since when, on how many distinct (UTC) days, the latest of which.
+    public struct Since: Sendable, Equatable {
+        public var count: Int
+        public var firstAt: Date?
+        public var days: Int
+        public var lastDay: Int?
+
+        public init(count: Int = 0, firstAt: Date? = nil, days: Int = 0, lastDay: Int? = nil) {
+            self.count = count
+            self.firstAt = firstAt
+            self.days = days
+            self.lastDay = lastDay
+        }
+
+        /// The day number (days since 1970, UTC) of a moment.
+        public static func day(of date: Date) -> Int { Int((date.timeIntervalSince1970 / 86_400).rounded(.down)) }
+    }
 
     public init(
         id: String, key: Key, sealedAccessToken: String, accessExpiresAt: Date?, sealedRefreshToken: String?, refreshHash: String?,
         status: Status = .active, generation: Int = 1, leaseOwner: String? = nil, leaseUntil: Date? = nil, lastError: String? = nil,
-        updatedAt: Date
+        updatedAt: Date, refreshFailures: Since = Since(), retryAt: Date? = nil
     ) {
+        self.refreshFailures = refreshFailures
+        self.retryAt = retryAt
         self.id = id
         self.key = key
         self.sealedAccessToken = sealedAccessToken

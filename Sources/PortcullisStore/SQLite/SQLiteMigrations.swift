@@ -259,6 +259,18 @@ enum SQLiteMigrations {
                     """
             )
         }
+        migrator.registerMigration("v9-vault-refresh-backoff") { db in
+            // Transient refresh failures: counted (with their distinct days) for backoff and, only after days, re-consent.
+            try db.execute(
+                sql: """
+                    ALTER TABLE vault_token ADD COLUMN refresh_failures INTEGER NOT NULL DEFAULT 0;
+                    ALTER TABLE vault_token ADD COLUMN first_failure_at REAL;
+                    ALTER TABLE vault_token ADD COLUMN failure_days INTEGER NOT NULL DEFAULT 0;
+                    ALTER TABLE vault_token ADD COLUMN last_failure_day INTEGER;
+                    ALTER TABLE vault_token ADD COLUMN retry_at REAL;
+                    """
+            )
+        }
         return migrator
     }
 }

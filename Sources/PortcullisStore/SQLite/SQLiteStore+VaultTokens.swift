@@ -21,16 +21,17 @@ extension SQLiteStore: VaultTokenStore {
         }
     }
 
-    public func vaultTokensExpiring(before date: Date, limit: Int) async throws -> [VaultToken] {
+    public func vaultTokensExpiring(before date: Date, now: Date, limit: Int) async throws -> [VaultToken] {
         try await pool.read { db in
             try Row.fetchAll(
                 db,
                 sql: """
                     SELECT * FROM vault_token
                     WHERE flow = 'user' AND status = 'active' AND refresh_sealed IS NOT NULL AND access_expires_at < ?
+                        AND (retry_at IS NULL OR retry_at <= ?)
                     ORDER BY access_expires_at LIMIT ?
                     """,
-                arguments: [date.storedValue, limit]
+                arguments: [date.storedValue, now.storedValue, limit]
             ).map(Self.vaultToken(from:))
         }
     }
@@ -48,7 +49,8 @@ extension SQLiteStore: VaultTokenStore {
                     ON CONFLICT (provider_id, flow, workload, user_key, scope_key) DO UPDATE SET
                         access_sealed = excluded.access_sealed, access_expires_at = excluded.access_expires_at,
                         refresh_sealed = excluded.refresh_sealed, refresh_hash = excluded.refresh_hash, status = excluded.status,
-                        generation = vault_token.generation + 1, last_error = NULL, updated_at = excluded.updated_at
+                        generation = vault_token.generation + 1, last_error = NULL, updated_at = excluded.updated_at,
+                        \(Self.failuresCleared)
                     WHERE vault_token.id = excluded.id
                     """,
                 arguments: [
@@ -112,7 +114,8 @@ extension SQLiteStore: VaultTokenStore {
             try db.execute(
                 sql: """
                     UPDATE vault_token SET access_sealed = ?, access_expires_at = ?, refresh_sealed = ?, refresh_hash = ?, status = 'active',
-                        generation = generation + 1, lease_owner = NULL, lease_until = NULL, last_error = NULL, updated_at = ?
+                        generation = generation + 1, lease_owner = NULL, lease_until = NULL, last_error = NULL, updated_at = ?,
+                        \(Self.failuresCleared)
                     WHERE id = ? AND refresh_hash IS ?
                     """,
                 arguments: [
@@ -120,6 +123,30 @@ extension SQLiteStore: VaultTokenStore {
                 ]
             )
             return db.changesCount > 0
+        }
+    }
+
+    /// What a success (a refresh, a new consent) does to a run of failures.
+    private static let failuresCleared = "refresh_failures = 0, first_failure_at = NULL, failure_days = 0, last_failure_day = NULL, retry_at = NULL"
+
+    public func recordRefreshFailure(
+        tokenId: String, consumedRefreshHash: String?, error: String, retryAt: Date, at date: Date
+    ) async throws -> VaultToken? {
+        let day = VaultToken.Since.day(of: date)
+        return try await pool.write { db in
+            // A day counts once, and only when later than the last one counted: a clock set back never adds a day.
+            try db.execute(
+                sql: """
+                    UPDATE vault_token SET refresh_failures = refresh_failures + 1, first_failure_at = COALESCE(first_failure_at, ?),
+                        failure_days = failure_days + (CASE WHEN last_failure_day IS NULL OR last_failure_day < ? THEN 1 ELSE 0 END),
+                        last_failure_day = MAX(COALESCE(last_failure_day, ?), ?), retry_at = ?, last_error = ?,
+                        lease_owner = NULL, lease_until = NULL, updated_at = ?
+                    WHERE id = ? AND refresh_hash IS ?
+                    """,
+                arguments: [date.storedValue, day, day, day, retryAt.storedValue, error, date.storedValue, tokenId, consumedRefreshHash]
+            )
+            guard db.changesCount > 0 else { return nil }
+            return try Row.fetchOne(try db.cachedStatement(sql: "SELECT * FROM vault_token WHERE id = ?"), arguments: [tokenId]).map(Self.vaultToken(from:))
         }
     }
 
@@ -241,7 +268,12 @@ extension SQLiteStore: VaultTokenStore {
             leaseOwner: row["lease_owner"],
             leaseUntil: (row["lease_until"] as Double?).map(Date.init(stored:)),
             lastError: row["last_error"],
-            updatedAt: Date(stored: row["updated_at"])
+            updatedAt: Date(stored: row["updated_at"]),
+            refreshFailures: VaultToken.Since(
+                count: row["refresh_failures"], firstAt: (row["first_failure_at"] as Double?).map(Date.init(stored:)), days: row["failure_days"],
+                lastDay: row["last_failure_day"]
+            ),
+            retryAt: (row["retry_at"] as Double?).map(Date.init(stored:))
         )
     }
 

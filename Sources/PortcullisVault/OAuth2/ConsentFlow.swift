@@ -163,6 +163,7 @@ public struct ConsentFlow: Sendable {
             await fail(consuming, "exchange:" + error.code)
             throw CallbackError(status: 502, message: "\(client.providerName) did not issue a token (\(error.code))")
         }
+        await tokens.faults.reach(.afterCodeExchange)
         guard let user = WorkloadUser(key: session.userKey) else {
             await fail(consuming, "user")
             throw CallbackError(status: 500, message: "The sign-in cannot be completed")

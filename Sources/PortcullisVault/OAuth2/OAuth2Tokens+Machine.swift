@@ -40,6 +40,10 @@ extension OAuth2Tokens {
         while ContinuousClock.now < deadline {
             guard let current = try await read(id: tokenId) else { throw AgentCoreError(.retryableConflict, "The provider changed meanwhile; try again") }
             if let valid = try usable(current) { return valid }
+            if let wait = backingOff(current) {
+                if let unexpired = try unexpired(current) { return unexpired }
+                throw vendorUnavailable(client, retryIn: wait, flow: "client-credentials request")
+            }
             guard try await lease(tokenId) else {
                 try? await Task.sleep(for: pollInterval)
                 continue
@@ -78,7 +82,17 @@ extension OAuth2Tokens {
                 await release(tokenId)
                 switch error.kind {
                 case .invalidClient: throw vendorRefusedClient(client, error)
-                case .transient: throw AgentCoreError(.internalServer, "\(client.providerName) did not answer the client-credentials request; try again")
+                case .transient:
+                    // Backoff as for refreshes, so an outage does not turn every request into a vendor call.
+                    let delay = retry.delay(afterFailures: current.refreshFailures.count + 1)
+                    _ = try await storing {
+                        try await self.store.recordRefreshFailure(
+                            tokenId: tokenId, consumedRefreshHash: current.refreshHash, error: error.code, retryAt: self.clock.now().addingTimeInterval(delay),
+                            at: self.clock.now()
+                        )
+                    }
+                    if let unexpired = try unexpired(current) { return unexpired }
+                    throw vendorUnavailable(client, retryIn: delay, flow: "client-credentials request")
                 case .invalidGrant, .invalidResponse, .refused:
                     logger.error("client-credentials request refused", metadata: ["provider": "\(client.providerName)", "reason": "\(error.code)"])
                     throw AgentCoreError(.accessDenied, "\(client.providerName) refused the client-credentials request (\(error.code))")

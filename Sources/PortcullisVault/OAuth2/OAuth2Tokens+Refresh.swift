@@ -30,6 +30,11 @@ extension OAuth2Tokens {
             guard let current = try await read(id: tokenId), current.status == .active else { return .needsConsent }
             if let valid = try usable(current) { return valid }
             guard current.sealedRefreshToken != nil else { return .needsConsent }
+            if let wait = backingOff(current) {
+                // The vendor failed the last attempt: nobody tries again before the backoff ends.
+                if let unexpired = try unexpired(current) { return unexpired }
+                throw vendorUnavailable(client, retryIn: wait)
+            }
             guard try await lease(tokenId) else {
                 // Another gateway refreshes it: an access token that has not expired yet still serves; otherwise
                 // wait for that gateway's commit and take what it stored.
@@ -45,6 +50,12 @@ extension OAuth2Tokens {
             if let valid = try usable(leased) {
                 await release(tokenId)
                 return valid
+            }
+            if let wait = backingOff(leased) {
+                // Another gateway's attempt failed just now.
+                await release(tokenId)
+                if let unexpired = try unexpired(leased) { return unexpired }
+                throw vendorUnavailable(client, retryIn: wait)
             }
             // A lease that ran out does not mean its holder's vendor call did: while a refresh of this token is in
             // flight elsewhere, a second one would spend the same single-use refresh token.
@@ -104,12 +115,7 @@ extension OAuth2Tokens {
                 case .invalidGrant:
                     if let outcome = try await afterInvalidGrant(tokenId, consumed: consumed, error: error, client: client) { return outcome }
                 case .transient:
-                    logger.warning("token refresh failed for now", metadata: ["provider": "\(client.providerName)", "reason": "\(error.code)"])
-                    // An access token that has not expired yet is still good.
-                    if let expiresAt = leased.accessExpiresAt, expiresAt > clock.now() {
-                        return .token(accessToken: try open(leased.sealedAccessToken, context: VaultToken.accessContext(id: tokenId)), expiresAt: expiresAt)
-                    }
-                    throw AgentCoreError(.internalServer, "\(client.providerName) did not answer the token refresh; try again")
+                    return try await afterTransientFailure(leased, consumed: consumed, error: error, client: client)
                 case .invalidClient:
                     throw vendorRefusedClient(client, error)
                 case .invalidResponse, .refused:
@@ -119,6 +125,56 @@ extension OAuth2Tokens {
             }
         }
         throw AgentCoreError(.retryableConflict, "The token is being refreshed elsewhere; try again")
+    }
+
+    /// A vendor that is down or throttling: the failure is counted and the next attempt waits out a backoff; an
+    /// access token that has not expired is still handed out. Only a run of failures over
+    /// ``RefreshRetry/exhaustionDays`` distinct days gives up on the grant (re-consent), never a bad hour.
+    private func afterTransientFailure(
+        _ leased: VaultToken, consumed: String?, error: VendorTokenError, client: Client
+    ) async throws(AgentCoreError) -> Outcome {
+        let now = clock.now()
+        let delay = retry.delay(afterFailures: leased.refreshFailures.count + 1)
+        let recorded = try await storing {
+            try await self.store.recordRefreshFailure(
+                tokenId: leased.id, consumedRefreshHash: consumed, error: error.code, retryAt: now.addingTimeInterval(delay), at: now
+            )
+        }
+        guard let recorded else {
+            // Rotated or replaced meanwhile: what is stored now answers.
+            return try await refresh(leased.id, client)
+        }
+        if retry.isExhausted(recorded.refreshFailures, now: now) {
+            let marked = try await storing {
+                try await self.store.markNeedsReauthorization(tokenId: leased.id, consumedRefreshHash: consumed, error: "refresh_exhausted", at: now)
+            }
+            if marked {
+                logger.warning(
+                    "a vaulted grant needs re-consent: its refresh failed on too many days",
+                    metadata: ["provider": "\(client.providerName)", "token": "\(leased.id)", "failures": "\(recorded.refreshFailures.count)", "days": "\(recorded.refreshFailures.days)"]
+                )
+                return .needsConsent
+            }
+        }
+        logger.warning(
+            "token refresh failed for now",
+            metadata: ["provider": "\(client.providerName)", "reason": "\(error.code)", "failures": "\(recorded.refreshFailures.count)", "retry_in_seconds": "\(Int(delay))"]
+        )
+        if let unexpired = try unexpired(leased) { return unexpired }
+        throw vendorUnavailable(client, retryIn: delay)
+    }
+
+    /// Seconds until a token that is backing off may be refreshed again; `nil` when it may be now. A retry time
+    /// further away than any backoff means the clock was set back: that does not hold a refresh off.
+    func backingOff(_ token: VaultToken) -> TimeInterval? {
+        guard let retryAt = token.retryAt else { return nil }
+        let wait = retryAt.timeIntervalSince(clock.now())
+        guard wait > 0, wait <= retry.maximumSeconds * (1 + RefreshRetry.jitter) else { return nil }
+        return wait
+    }
+
+    func vendorUnavailable(_ client: Client, retryIn seconds: TimeInterval, flow: String = "token refresh") -> AgentCoreError {
+        AgentCoreError(.internalServer, "\(client.providerName) did not answer the \(flow); the next attempt is in \(Int(seconds.rounded(.up))) s")
     }
 
     /// Whether another owner's refresh of the token started within twice the lease time and has not finished. Older

@@ -40,6 +40,7 @@ public final class OAuth2Tokens: Sendable {
     /// How long a refresh lease holds; a journal entry younger than this is a refresh still in flight.
     let leaseSeconds: TimeInterval
     let faults: VaultFaultPoints
+    let retry: RefreshRetry
     /// Token rows as the hot read found them, for one second: a valid token is handed out without a store read.
     /// Rows stay sealed here; every write of this process evicts its row, another gateway's applies within the
     /// second (and a refresh always reads the row afresh).
@@ -47,8 +48,10 @@ public final class OAuth2Tokens: Sendable {
 
     public init(
         store: any VaultTokenStore, keyRing: KeyRing, client: VendorTokenClient = VendorTokenClient(), clock: any WallClock, logger: Logger,
-        pollInterval: Duration = .milliseconds(100), leaseSeconds: TimeInterval = OAuth2Tokens.defaultLeaseSeconds, faults: VaultFaultPoints = .none
+        pollInterval: Duration = .milliseconds(100), leaseSeconds: TimeInterval = OAuth2Tokens.defaultLeaseSeconds, faults: VaultFaultPoints = .none,
+        retry: RefreshRetry = RefreshRetry()
     ) {
+        self.retry = retry
         self.store = store
         self.keyRing = keyRing
         self.client = client
@@ -118,7 +121,7 @@ public final class OAuth2Tokens: Sendable {
     /// - Parameter client: the provider's client, by provider id (`nil` for a provider that cannot be used).
     public func sweep(client: @Sendable (String) async -> Client?) async -> Int {
         let soon = clock.now().addingTimeInterval(Self.refreshMarginSeconds)
-        guard let due = try? await store.vaultTokensExpiring(before: soon, limit: 100) else { return 0 }
+        guard let due = try? await store.vaultTokensExpiring(before: soon, now: clock.now(), limit: 100) else { return 0 }
         var refreshed = 0
         for token in due {
             guard let client = await client(token.key.providerId) else { continue }

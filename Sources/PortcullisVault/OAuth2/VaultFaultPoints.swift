@@ -1,7 +1,7 @@
 public import Foundation
 import Glibc
 
-/// Named points in the vault's refresh where the crash and race tests stop or kill a gateway: what a real crash,
+/// Named points in the vault's refresh and consent where the crash and race tests stop or kill a gateway: what a real crash,
 /// pause or lost response at that moment would leave behind. Off unless a test sets it; a gateway started with
 /// `PORTCULLIS_FAULT_INJECTION` says so loudly in its log.
 public struct VaultFaultPoints: Sendable {
@@ -12,6 +12,8 @@ public struct VaultFaultPoints: Sendable {
         case afterVendorAnswer = "after-vendor-answer"
         /// The new tokens are committed; the caller has not been answered.
         case afterCommit = "after-commit"
+        /// A consent's callback consumed its state and exchanged the code; nothing is stored yet.
+        case afterCodeExchange = "after-code-exchange"
     }
 
     let action: @Sendable (Point) async -> Void
@@ -25,7 +27,7 @@ public struct VaultFaultPoints: Sendable {
     public static let environmentVariable = "PORTCULLIS_FAULT_INJECTION"
 
     /// `PORTCULLIS_FAULT_INJECTION=crash:<point>`: the process kills itself (SIGKILL, nothing flushed) when a refresh
-    /// reaches the point — a crash at exactly that moment.
+    /// or a consent reaches the point — a crash at exactly that moment.
     public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) -> VaultFaultPoints? {
         guard let value = environment[environmentVariable], value.hasPrefix("crash:"), let point = Point(rawValue: String(value.dropFirst(6))) else {
             return nil
