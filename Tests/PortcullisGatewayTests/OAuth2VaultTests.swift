@@ -315,6 +315,32 @@ struct OAuth2VaultTests {
         }
     }
 
+    @Test("B12: a consent that grants fewer scopes than asked fails and stores nothing; a scope that includes the asked one is enough")
+    func insufficientScope() async throws {
+        try await Self.withConsent { setup in
+            try await TestBrowser.with { (browser: TestBrowser) async throws in
+                setup.vendor.configure { $0.grantOnly = "repo" }
+                let started = try await setup.request(["scopes": ["repo", "gist"]])
+                let url = try #require(started.json["authorizationUrl"] as? String, "\(started.body)")
+                let sessionUri = try #require(started.json["sessionUri"] as? String)
+                let back = try await Self.consent(browser, setup, authorizationURL: url)
+                #expect(back.status == 403 && back.body.contains("missing: gist"), "\(back.status) \(back.body)")
+                #expect(setup.vendor.tokenRequests("authorization_code") == 1)
+                let poll = try await setup.request(["scopes": ["repo", "gist"], "sessionUri": sessionUri])
+                #expect(poll.status == 403 && (poll.json["message"] as? String)?.contains("insufficient_scope") == true, "\(poll.body)")
+                let provider = try #require(try await setup.gateway.gateway.store.credentialProvider(kind: .oauth2, name: "github"))
+                let key = VaultToken.Key(providerId: provider.id, flow: .user, workload: "consent-app", userKey: setup.alice.key, scopes: ["repo", "gist"])
+                #expect(try await setup.gateway.gateway.store.vaultToken(key) == nil, "nothing stored")
+
+                // GitHub answers `repo` for `public_repo` when the user granted `repo` before: that is enough.
+                let narrower = try await setup.request(["scopes": ["public_repo"]])
+                let narrowerURL = try #require(narrower.json["authorizationUrl"] as? String, "\(narrower.body)")
+                let accepted = try await Self.consent(browser, setup, authorizationURL: narrowerURL)
+                #expect(accepted.status == 303 && accepted.location?.hasPrefix("https://app.example.com/oauth/done?session_id=") == true, "\(accepted.body)")
+            }
+        }
+    }
+
     @Test("callbacks refused: unknown or replayed state, another browser, another provider's path, a denial; the code is exchanged at most once")
     func callbackAttacks() async throws {
         try await Self.withConsent { setup in

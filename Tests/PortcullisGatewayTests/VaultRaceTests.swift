@@ -8,7 +8,7 @@ import PortcullisStore
 @testable import PortcullisGateway
 import Testing
 
-/// The token vault's races and crashes (`research/vault-anchors.md` §4.4, R2–R11, C1–C3 and C6–C8), against a Zoom
+/// The token vault's races and crashes (`research/vault-anchors.md` §4.4, R2–R11 (R10 across processes too), C1–C3 and C6–C8), against a Zoom
 /// stand-in whose refresh tokens are single-use and whose reuse detection revokes the whole grant: two refreshers
 /// (two vaults on one store, as two gateways are) stalled or killed at the named points of a refresh.
 @Suite("The token vault under races and crashes")
@@ -181,9 +181,10 @@ struct VaultRaceTests {
     }
 
     /// A second gateway, `portcullis serve` in its own process on the test gateway's data directory (store, keys)
-    /// and policies, with the vendor stand-in; `crashAt` makes it kill itself at that point of its first refresh.
+    /// and policies, with the vendor stand-in; `crashAt` makes it kill itself at that point of its first refresh. Its
+    /// log (at `logLevel`) is its output.
     /// Returns it with its port.
-    static func secondGateway(_ setup: Setup, crashAt point: VaultFaultPoints.Point? = nil) async throws -> (RunningProcess, Int) {
+    static func secondGateway(_ setup: Setup, crashAt point: VaultFaultPoints.Point? = nil, logLevel: String = "notice") async throws -> (RunningProcess, Int) {
         let binary = try #require(CLITests.binary)
         let configuration = setup.gateway.gateway.configuration
         let file = configuration.store.dataDirectory + "/second-\(SecureRandom.base32(6)).yaml"
@@ -204,7 +205,7 @@ struct VaultRaceTests {
                   authorizationEndpoint: \(setup.vendorURL)/authorize
                   tokenEndpoint: \(setup.vendorURL)/token
             logging:
-              level: notice
+              level: \(logLevel)
             """.write(toFile: file, atomically: true, encoding: .utf8)
         let environment = point.map { [VaultFaultPoints.environmentVariable: "crash:" + $0.rawValue] } ?? [:]
         let process = try RunningProcess(binary, ["serve", "--config", file], environment: environment)
@@ -226,24 +227,31 @@ struct VaultRaceTests {
             let (second, port) = try await Self.secondGateway(setup)
             defer { second.terminate() }
             let bases = [setup.gateway.baseURL, "http://127.0.0.1:\(port)"]
-            let answers = try await withThrowingTaskGroup(of: (Int, String?).self) { group in
-                for index in 0..<40 {
-                    let base = bases[index % 2]
-                    group.addTask {
-                        let answer = try await Self.request(setup, base: base, returnURL: false)
-                        return (answer.status, answer.json["accessToken"] as? String)
-                    }
-                }
-                var all: [(Int, String?)] = []
-                for try await answer in group { all.append(answer) }
-                return all
-            }
+            let answers = try await Self.burst(across: bases) { base in try await Self.request(setup, base: base, returnURL: false) }
             #expect(answers.allSatisfy { $0.0 == 200 }, "\(answers.map(\.0)) \(second.output.suffix(2000))")
             let tokens = Set(answers.compactMap(\.1))
             #expect(tokens.count == 1 && !tokens.contains(setup.firstAccess), "\(tokens)")
             #expect(setup.vendor.tokenRequests("refresh_token") == 1, "one refresh between two processes")
             #expect(setup.vendor.reuseDetected == 0, "the rotated refresh token was never replayed")
             #expect(setup.vendor.isLive(try #require(tokens.first)))
+        }
+    }
+
+    /// Forty token requests at once, alternating between the gateways at `bases`: each one's status and token.
+    static func burst(
+        across bases: [String], _ request: @escaping @Sendable (String) async throws -> (status: Int, json: [String: Any])
+    ) async throws -> [(Int, String?)] {
+        try await withThrowingTaskGroup(of: (Int, String?).self) { group in
+            for index in 0..<40 {
+                let base = bases[index % bases.count]
+                group.addTask {
+                    let answer = try await request(base)
+                    return (answer.status, answer.json["accessToken"] as? String)
+                }
+            }
+            var all: [(Int, String?)] = []
+            for try await answer in group { all.append(answer) }
+            return all
         }
     }
 
@@ -254,9 +262,51 @@ struct VaultRaceTests {
             "resourceOauth2ReturnUrl": returnURL ? "https://app.example.com/done" : NSNull(),
         ]
         members.merge(extra) { $1 }
+        return try await post(setup, base: base, members)
+    }
+
+    /// `POST /identities/oauth2/token` with these members at the gateway `base`.
+    static func post(_ setup: Setup, base: String, _ members: [String: Any]) async throws -> (status: Int, json: [String: Any]) {
         let body = String(decoding: try JSONSerialization.data(withJSONObject: members), as: UTF8.self)
         let answer = try await setup.gateway.send(.POST, base + "/identities/oauth2/token", headers: [("Content-Type", "application/json")], body: body)
         return (answer.status, (try? TestGateway.json(answer.body)) ?? [:])
+    }
+
+    @Test(
+        "R10: a client-credentials burst across two gateway processes mints one token, which both hand out",
+        .enabled(if: CLITests.binary != nil, "build the portcullis product first")
+    )
+    func machineBurstAcrossProcesses() async throws {
+        try await Self.withExpiredGrant { setup in
+            let backend = StandInVendor(style: .custom)
+            try await backend.run { backendURL in
+                backend.configure { $0.mintDelay = .milliseconds(400) }
+                let created = try await OAuth2VaultTests.call(setup.gateway, "CreateOauth2CredentialProvider", [
+                    "name": "backend", "credentialProviderVendor": "CustomOauth2", "tags": ["portcullis:workloads": "*"],
+                    "oauth2ProviderConfigInput": ["customOauth2ProviderConfig": [
+                        "clientId": backend.clientId, "clientSecret": backend.clientSecret, "clientAuthenticationMethod": "CLIENT_SECRET_POST",
+                        "oauthDiscovery": ["authorizationServerMetadata": [
+                            "issuer": backendURL, "authorizationEndpoint": backendURL + "/authorize", "tokenEndpoint": backendURL + "/token",
+                        ]],
+                    ]],
+                ])
+                #expect(created.status == 201, "\(created.body)")
+                let (second, port) = try await Self.secondGateway(setup)
+                defer { second.terminate() }
+                let bases = [setup.gateway.baseURL, "http://127.0.0.1:\(port)"]
+                let answers = try await Self.burst(across: bases) { base in
+                    try await Self.post(setup, base: base, [
+                        "workloadIdentityToken": setup.gateway.gateway.workloadTokens.mint(workload: "race-app", user: nil, now: Date()),
+                        "resourceCredentialProviderName": "backend", "scopes": ["read"], "oauth2Flow": "M2M",
+                    ])
+                }
+                #expect(answers.allSatisfy { $0.0 == 200 }, "\(answers.map(\.0)) \(second.output.suffix(2000))")
+                let tokens = Set(answers.compactMap(\.1))
+                #expect(tokens.count == 1, "one token for both gateways: \(tokens.count)")
+                #expect(backend.tokenRequests("client_credentials") == 1, "minted once between two processes")
+                #expect(backend.isLive(try #require(tokens.first)))
+            }
+        }
     }
 
     @Test(

@@ -15,11 +15,11 @@ struct VaultTests {
 
     /// `POST /identities/<operation>` with a JSON body.
     static func call(
-        _ gateway: TestGateway, _ operation: String, _ body: [String: Any], key: String? = nil
+        _ gateway: TestGateway, _ operation: String, _ body: [String: Any], key: String? = nil, base: String? = nil
     ) async throws -> (status: Int, json: [String: Any], body: String, headers: HTTPHeaders) {
         let text = String(decoding: try JSONSerialization.data(withJSONObject: body), as: UTF8.self)
         let response = try await gateway.send(
-            .POST, gateway.baseURL + "/identities/" + operation, headers: [("Content-Type", "application/json")], body: text,
+            .POST, (base ?? gateway.baseURL) + "/identities/" + operation, headers: [("Content-Type", "application/json")], body: text,
             key: .some(key ?? gateway.adminKey)
         )
         return (response.status, (try? TestGateway.json(response.body)) ?? [:], response.body, response.headers)

@@ -38,6 +38,13 @@ public struct OAuth2VendorProfile: Sendable, Equatable {
     public var requiredScopes: [String]
     /// Whether the client-credentials grant (M2M) is offered.
     public var supportsClientCredentials: Bool
+    /// Whether the `scope` of a token response is the granted scopes by their requested names (RFC 6749 §5.1), so a
+    /// requested one missing from it was not granted. Google and Microsoft answer other names (URIs, resource-
+    /// qualified scopes, aliases expanded) and are not checked.
+    public var listsGrantedScopes: Bool
+    /// Scopes that include others (GitHub's `repo` includes `public_repo`): a token granted the first satisfies a
+    /// request for the others.
+    public var impliedScopes: [String: Set<String>]
 
     public init(
         vendor: String,
@@ -52,8 +59,12 @@ public struct OAuth2VendorProfile: Sendable, Equatable {
         rotatesRefreshTokens: Bool = false,
         extraAuthorizationParameters: [String: String] = [:],
         requiredScopes: [String] = [],
-        supportsClientCredentials: Bool = false
+        supportsClientCredentials: Bool = false,
+        listsGrantedScopes: Bool = true,
+        impliedScopes: [String: Set<String>] = [:]
     ) {
+        self.listsGrantedScopes = listsGrantedScopes
+        self.impliedScopes = impliedScopes
         self.vendor = vendor
         self.authorizationEndpoint = authorizationEndpoint
         self.tokenEndpoint = tokenEndpoint
@@ -99,14 +110,16 @@ public struct OAuth2VendorProfile: Sendable, Equatable {
             tokenEndpoint: "https://github.com/login/oauth/access_token",
             clientAuthentication: .post,
             scopeSeparator: " ",
-            rotatesRefreshTokens: true
+            rotatesRefreshTokens: true,
+            impliedScopes: githubImpliedScopes
         ),
         "GoogleOauth2": OAuth2VendorProfile(
             vendor: "GoogleOauth2",
             authorizationEndpoint: "https://accounts.google.com/o/oauth2/v2/auth",
             tokenEndpoint: "https://oauth2.googleapis.com/token",
             clientAuthentication: .post,
-            extraAuthorizationParameters: ["access_type": "offline", "prompt": "consent"]
+            extraAuthorizationParameters: ["access_type": "offline", "prompt": "consent"],
+            listsGrantedScopes: false
         ),
         "SalesforceOauth2": OAuth2VendorProfile(
             vendor: "SalesforceOauth2",
@@ -132,8 +145,31 @@ public struct OAuth2VendorProfile: Sendable, Equatable {
             vendor: "MicrosoftOauth2",
             clientAuthentication: .post,
             requiredScopes: ["offline_access"],
-            supportsClientCredentials: true
+            supportsClientCredentials: true,
+            listsGrantedScopes: false
         ),
+    ]
+
+    /// GitHub's OAuth App scopes that include others (its scope documentation): a user who granted `repo` earlier
+    /// gets `repo` back when `public_repo` is asked for.
+    static let githubImpliedScopes: [String: Set<String>] = [
+        "repo": ["repo:status", "repo_deployment", "public_repo", "repo:invite", "security_events"],
+        "admin:repo_hook": ["write:repo_hook", "read:repo_hook"],
+        "write:repo_hook": ["read:repo_hook"],
+        "admin:org": ["write:org", "read:org", "manage_runners:org"],
+        "write:org": ["read:org"],
+        "admin:public_key": ["write:public_key", "read:public_key"],
+        "write:public_key": ["read:public_key"],
+        "admin:gpg_key": ["write:gpg_key", "read:gpg_key"],
+        "write:gpg_key": ["read:gpg_key"],
+        "admin:ssh_signing_key": ["write:ssh_signing_key", "read:ssh_signing_key"],
+        "write:ssh_signing_key": ["read:ssh_signing_key"],
+        "user": ["read:user", "user:email", "user:follow"],
+        "project": ["read:project"],
+        "write:discussion": ["read:discussion"],
+        "write:packages": ["read:packages"],
+        "admin:enterprise": ["manage_runners:enterprise", "manage_billing:enterprise", "read:enterprise"],
+        "codespace": ["codespace:secrets"],
     ]
 
     /// Any OAuth 2.0 authorization server, configured by discovery or explicit metadata.
@@ -169,5 +205,19 @@ extension OAuth2VendorProfile {
             return "must use https (http only on loopback, or with vault.allowInsecureEndpoints)"
         }
         return nil
+    }
+}
+
+extension OAuth2VendorProfile {
+    /// The requested scopes a token response's `scope` shows were not granted (B12), in request order. Nothing is
+    /// missing when the vendor is not checked (``listsGrantedScopes``) or listed no scopes at all (RFC 6749: the
+    /// scope is as requested; GitHub App tokens carry permissions instead). The list may use spaces or commas
+    /// whatever the vendor's request separator (GitHub answers `repo,gist`); requested scopes contain neither.
+    public func missingScopes(requested: [String], granted: String?) -> [String] {
+        guard listsGrantedScopes, let granted else { return [] }
+        let listed = Set(granted.split(whereSeparator: { $0 == " " || $0 == "," }).map(String.init))
+        guard !listed.isEmpty else { return [] }
+        let covered = listed.union(listed.flatMap { impliedScopes[$0] ?? [] })
+        return requested.filter { !covered.contains($0) }
     }
 }

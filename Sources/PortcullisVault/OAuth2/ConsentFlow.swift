@@ -164,6 +164,13 @@ public struct ConsentFlow: Sendable {
             throw CallbackError(status: 502, message: "\(client.providerName) did not issue a token (\(error.code))")
         }
         await tokens.faults.reach(.afterCodeExchange)
+        let missing = client.profile.missingScopes(requested: session.request.scopes, granted: response.scope)
+        guard missing.isEmpty else {
+            // A token without what the agent asked for would fail at the vendor's API later, less clearly.
+            logger.warning("a consent granted fewer scopes than asked", metadata: ["provider": "\(client.providerName)", "missing": "\(missing)"])
+            await fail(consuming, "insufficient_scope")
+            throw CallbackError(status: 403, message: "Access was granted without all the permissions the agent asked for (missing: \(missing.joined(separator: ", "))). Ask the agent again and approve them all.")
+        }
         guard let user = WorkloadUser(key: session.userKey) else {
             await fail(consuming, "user")
             throw CallbackError(status: 500, message: "The sign-in cannot be completed")

@@ -67,6 +67,14 @@ extension OAuth2Tokens {
                 )
             }) {
             case .success(let response):
+                let missing = client.profile.missingScopes(requested: request.scopes, granted: response.scope)
+                guard missing.isEmpty else {
+                    // Not kept: every workload asking for these scopes would get a token without them.
+                    await finish(entry, "insufficient_scope")
+                    await release(tokenId)
+                    logger.error("a client-credentials token came without the requested scopes", metadata: ["provider": "\(client.providerName)", "missing": "\(missing)"])
+                    throw AgentCoreError(.accessDenied, "\(client.providerName) granted the client fewer scopes than asked (insufficient_scope; missing: \(missing.joined(separator: ", ")))")
+                }
                 let sealed = try sealedToken(id: tokenId, key: current.key, response, keepingRefresh: nil)
                 let committed = try await storing {
                     try await self.store.commitRefresh(

@@ -32,9 +32,15 @@ final class StandInVendor: Sendable {
         var tokenRequests: [String: Int] = [:]
         var reuseDetected = 0
         var refreshDelay: Duration = .zero
+        /// How long a client-credentials grant takes to answer.
+        var mintDelay: Duration = .zero
         var failNextTokenCalls = 0
         var accessLifetime = 3600
         var denyNext = false
+        /// access token → the refresh token issued with it.
+        var pairs: [String: String] = [:]
+        /// The scopes the user grants (in the vendor's own list format), whatever was asked; `nil`: all that was asked.
+        var grantOnly: String?
     }
 
     let style: Style
@@ -65,6 +71,7 @@ final class StandInVendor: Sendable {
         state.withLock { state in
             state.accessTokens[access] = family
             state.refreshTokens[refresh] = (family, true)
+            state.pairs[access] = refresh
         }
         return (access, refresh)
     }
@@ -109,23 +116,24 @@ final class StandInVendor: Sendable {
             state.tokenRequests[grant, default: 0] += 1
             let failing = state.failNextTokenCalls > 0
             if failing { state.failNextTokenCalls -= 1 }
-            return (grant == "refresh_token" ? state.refreshDelay : .zero, failing)
+            return (grant == "refresh_token" ? state.refreshDelay : grant == "client_credentials" ? state.mintDelay : .zero, failing)
         }
         if delay > .zero { try await Task.sleep(for: delay) }
         if failing { return Response(status: .serviceUnavailable) }
         guard authenticated(request, form) else { return error("invalid_client", "incorrect_client_credentials", status: .unauthorized, request) }
         switch grant {
         case "authorization_code":
-            let outcome = state.withLock { state -> Bool in
-                guard let code = form["code"], let issued = state.codes[code], !issued.used, issued.redirectURI == form["redirect_uri"] else { return false }
+            let granted = state.withLock { state -> String? in
+                guard let code = form["code"], let issued = state.codes[code], !issued.used, issued.redirectURI == form["redirect_uri"] else { return nil }
                 state.codes[code]?.used = true
                 if let challenge = issued.challenge {
-                    guard let verifier = form["code_verifier"], Base64URL.encode(Array(SHA256.hash(data: Array(verifier.utf8)))) == challenge else { return false }
+                    guard let verifier = form["code_verifier"], Base64URL.encode(Array(SHA256.hash(data: Array(verifier.utf8)))) == challenge else { return nil }
                 }
-                return true
+                // What the user approved: all that was asked, unless the test has the user grant less.
+                return state.grantOnly ?? issued.scope
             }
-            guard outcome else { return error("invalid_grant", style == .github ? "bad_verification_code" : "invalid_code", status: .badRequest, request) }
-            return issue(family: "family-" + SecureRandom.alphanumeric(8), request)
+            guard let granted else { return error("invalid_grant", style == .github ? "bad_verification_code" : "invalid_code", status: .badRequest, request) }
+            return issue(family: "family-" + SecureRandom.alphanumeric(8), request, scope: granted)
         case "refresh_token":
             let family = state.withLock { state -> String? in
                 guard let token = form["refresh_token"], let entry = state.refreshTokens[token], !state.revokedFamilies.contains(entry.family) else { return nil }
@@ -141,7 +149,7 @@ final class StandInVendor: Sendable {
             guard let family else { return error("invalid_grant", style == .github ? "bad_refresh_token" : style == .slack ? "invalid_refresh_token" : "invalid_grant", status: .badRequest, request) }
             return issue(family: family, request)
         case "client_credentials" where style == .custom:
-            return issue(family: "m2m-" + SecureRandom.alphanumeric(8), request, refresh: false)
+            return issue(family: "m2m-" + SecureRandom.alphanumeric(8), request, refresh: false, scope: state.withLock { $0.grantOnly } ?? form["scope"])
         default:
             return error("unsupported_grant_type", "unsupported_grant_type", status: .badRequest, request)
         }
@@ -165,16 +173,21 @@ final class StandInVendor: Sendable {
         }
     }
 
-    private func issue(family: String, _ request: Request, refresh: Bool = true) -> Response {
+    /// `scope`: the granted scopes, as the vendor lists them (a refresh's answer leaves them out, as RFC 6749 allows).
+    private func issue(family: String, _ request: Request, refresh: Bool = true, scope: String? = nil) -> Response {
         let prefix = style == .slack ? "xoxp-" : style == .github ? "ghu_" : "at-"
         let access = prefix + SecureRandom.alphanumeric(24)
         let refreshToken = (style == .slack ? "xoxe-1-" : style == .github ? "ghr_" : "rt-") + SecureRandom.alphanumeric(24)
         let lifetime = state.withLock { state -> Int in
             state.accessTokens[access] = family
-            if refresh { state.refreshTokens[refreshToken] = (family, true) }
+            if refresh {
+                state.refreshTokens[refreshToken] = (family, true)
+                state.pairs[access] = refreshToken
+            }
             return state.accessLifetime
         }
-        var token: [String: JSONValue] = ["access_token": .string(access), "token_type": .string("bearer"), "expires_in": .number(Double(lifetime)), "scope": .string("repo")]
+        var token: [String: JSONValue] = ["access_token": .string(access), "token_type": .string("bearer"), "expires_in": .number(Double(lifetime))]
+        if let scope { token["scope"] = .string(scope) }
         if refresh { token["refresh_token"] = .string(refreshToken) }
         switch style {
         case .slack:
