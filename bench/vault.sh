@@ -7,7 +7,7 @@
 #
 # Loads (wrk): "paced" — 4 connections each waiting 8 ms between requests, about 500 requests/s in all, for the
 # latency at that rate (wrk2 is not packaged here; the pause per request is wrk's own `delay()`); "max" — 16
-# connections flat out, for throughput. Knobs: DURATION (10s) ROUNDS (3) LOADS ("paced max") TARGETS ("ping vault") RUN_DIR RESULTS_DIR
+# connections flat out, for throughput. Knobs: DURATION (10s) ROUNDS (3) LOADS ("paced max") TARGETS ("ping control vault") RUN_DIR RESULTS_DIR
 # SKIP_BUILD=1
 set -euo pipefail
 
@@ -97,6 +97,15 @@ cat > "$RUN/paced.lua" <<'LUA'
 function delay() return 8 end
 LUA
 cat "$RUN/vault.lua" "$RUN/paced.lua" > "$RUN/vault-paced.lua"
+# "control": an authenticated, authorized POST with a JSON body that reads nothing from the vault (GetTokenVault) —
+# what any identity API call costs, so the vault's own share shows.
+cat > "$RUN/control.lua" <<LUA
+wrk.method = "POST"
+wrk.body = '{}'
+wrk.headers["Authorization"] = "Bearer $KEY"
+wrk.headers["Content-Type"] = "application/json"
+LUA
+cat "$RUN/control.lua" "$RUN/paced.lua" > "$RUN/control-paced.lua"
 
 # wrk --latency output → "requests/s p50 p99" (milliseconds).
 measure() {
@@ -127,13 +136,15 @@ REPORT="$RESULTS_DIR/vault-$STAMP.md"
 ticks() { awk '{print $14 + $15}' "/proc/$GATEWAY_PID/stat"; }
 for round in $(seq 1 "$ROUNDS"); do
   for load in ${LOADS:-paced max}; do
-    for target in ${TARGETS:-ping vault}; do
+    for target in ${TARGETS:-ping control vault}; do
       # Paced: one wrk thread is plenty for 500 requests/s and leaves the second core to the gateway.
       url="http://127.0.0.1:$PORT/ping"; script="$RUN/paced.lua"; conns=4; threads=1
       [ "$target" = vault ] && { url="http://127.0.0.1:$PORT/identities/oauth2/token"; script="$RUN/vault-paced.lua"; }
+      [ "$target" = control ] && { url="http://127.0.0.1:$PORT/identities/get-token-vault"; script="$RUN/control-paced.lua"; }
       if [ "$load" = max ]; then
         conns=16; script=""; threads=2
         [ "$target" = vault ] && script="$RUN/vault.lua"
+        [ "$target" = control ] && script="$RUN/control.lua"
       fi
       before=$(ticks)
       read -r rate p50 p99 errors < <(measure "$url" "$conns" "$script" "$threads")
