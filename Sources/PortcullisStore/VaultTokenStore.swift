@@ -7,8 +7,8 @@ public protocol VaultTokenStore: Sendable {
     func vaultToken(_ key: VaultToken.Key) async throws -> VaultToken?
     func vaultToken(id: String) async throws -> VaultToken?
     /// Active user grants with a refresh token whose access token expires before `date` and that are not backing
-    /// off at `now`, soonest first.
-    func vaultTokensExpiring(before date: Date, now: Date, limit: Int) async throws -> [VaultToken]
+    /// off at `now` (a retry time beyond `latestRetry` is a clock that was set back: not a backoff), soonest first.
+    func vaultTokensExpiring(before date: Date, now: Date, latestRetry: Date, limit: Int) async throws -> [VaultToken]
 
     /// Stores a new grant for its key, or replaces the one there (a completed consent: a newer generation wins).
     /// Returns the stored row.
@@ -30,9 +30,9 @@ public protocol VaultTokenStore: Sendable {
     ) async throws -> Bool
 
     /// Records a transient refresh failure (counting its UTC day once), sets when the next attempt may start and
-    /// releases the lease — if the token still holds `consumedRefreshHash`. Returns the updated row, `nil` when
+    /// releases the lease — if `owner` holds the lease and the token still holds `consumedRefreshHash`. Returns the updated row, `nil` when
     /// something newer was written meanwhile. A commit or a new consent clears the run.
-    func recordRefreshFailure(tokenId: String, consumedRefreshHash: String?, error: String, retryAt: Date, at date: Date) async throws -> VaultToken?
+    func recordRefreshFailure(tokenId: String, owner: String, consumedRefreshHash: String?, error: String, retryAt: Date, at date: Date) async throws -> VaultToken?
 
     /// Marks a grant as needing re-consent (only if it still holds `consumedRefreshHash`), with the vendor's code.
     func markNeedsReauthorization(tokenId: String, consumedRefreshHash: String?, error: String, at date: Date) async throws -> Bool

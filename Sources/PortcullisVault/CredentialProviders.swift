@@ -150,7 +150,7 @@ public struct CredentialProviders: Sendable {
 }
 
 extension CredentialProviders {
-    /// An OAuth 2.0 provider's client, its secret opened: what the vault's token calls use.
+    /// An OAuth 2.0 provider's client: what the vault's token calls use (its secret opened only for a vendor call).
     public func oauth2Client(_ record: CredentialProviderRecord) async throws(AgentCoreError) -> OAuth2Tokens.Client {
         let registration = await registrations.record(id: record.id + "@" + String(record.updatedAt.timeIntervalSince1970), now: Date()) {
             Self.registration(of: record)

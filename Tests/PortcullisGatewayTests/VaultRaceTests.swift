@@ -422,15 +422,19 @@ struct VaultRaceTests {
         return locker
     }
 
-    @Test("C8: with the store locked by another process a refresh fails closed before the vendor is called; once the lock is gone the next request refreshes once")
+    @Test("C8: a store locked by another process once the refresh holds its lease: no journal entry, so no vendor call; once the lock is gone the next request refreshes once")
     func storeUnavailableBeforeTheCall() async throws {
         try await Self.withExpiredGrant { setup in
-            let vault = setup.vault()
-            let locker = try await Self.lockStore(setup)
-            defer { locker.terminate() }
+            let locker = Mutex<RunningProcess?>(nil)
+            defer { locker.withLock { $0?.terminate() } }
+            let vault = setup.vault(Self.pause(at: .afterLease, for: .zero) {
+                let process = try? await Self.lockStore(setup)
+                locker.withLock { $0 = process }
+            })
             await #expect(throws: AgentCoreError(.internalServer, "The token vault's store is unavailable")) { _ = try await setup.token(vault) }
+            #expect(locker.withLock { $0 } != nil, "the store was locked between the lease and the journal entry")
             #expect(setup.vendor.tokenRequests("refresh_token") == 0, "no vendor call without a journal entry")
-            locker.terminate()
+            locker.withLock { $0?.terminate() }
             let grant = try #require(try await setup.gateway.gateway.store.vaultToken(setup.key()))
             #expect(try await setup.gateway.gateway.store.refreshesInFlight(tokenId: grant.id, except: "", since: Date(timeIntervalSince1970: 0)) == 0)
             let token = try #require(Self.accessToken(try await setup.token(vault)))
@@ -465,7 +469,7 @@ struct VaultRaceTests {
     }
 
     @Test(
-        "C7: a vendor down for days: refreshes back off (bounded calls, the clock set back and forward ten minutes), an unexpired token is still served, a recovery clears the run, and only failures spanning three distinct days need re-consent"
+        "C7: a vendor down for days: refreshes back off (bounded calls; the clock set back and forward ten minutes, and back five hours across midnight), an unexpired token is still served, a recovery clears the run, and only failures spanning three distinct days need re-consent"
     )
     func vendorDownForDays() async throws {
         try await Self.withExpiredGrant { setup in
@@ -495,8 +499,13 @@ struct VaultRaceTests {
             for minute in 0..<360 {
                 if minute == 100 { clock.advance(by: -600) }
                 if minute == 200 { clock.advance(by: 600) }
+                // Set back five hours, across midnight to the day before (just after the token's expiry): the backoff
+                // does not stretch, and the days are not counted again when the clock passes midnight once more.
+                if minute == 300 { clock.advance(by: -5 * 3600) }
+                let attempts = setup.vendor.tokenRequests("refresh_token")
                 let error = await #expect(throws: AgentCoreError.self) { _ = try await setup.token(vault) }
                 #expect(error?.code == .internalServer && error?.message.contains("did not answer the token refresh") == true)
+                if minute == 300 { #expect(setup.vendor.tokenRequests("refresh_token") == attempts + 1, "a clock set back hours does not hold the refresh off") }
                 clock.advance(by: 60)
             }
             let calls = setup.vendor.tokenRequests("refresh_token")

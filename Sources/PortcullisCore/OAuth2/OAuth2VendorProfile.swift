@@ -38,9 +38,9 @@ public struct OAuth2VendorProfile: Sendable, Equatable {
     public var requiredScopes: [String]
     /// Whether the client-credentials grant (M2M) is offered.
     public var supportsClientCredentials: Bool
-    /// Whether the `scope` of a token response is the granted scopes by their requested names (RFC 6749 §5.1), so a
-    /// requested one missing from it was not granted. Google and Microsoft answer other names (URIs, resource-
-    /// qualified scopes, aliases expanded) and are not checked.
+    /// Whether the `scope` of a token response is the granted scopes by their requested names, so a requested one
+    /// missing from it was not granted: GitHub and Slack document it so. Other servers answer other names (Google
+    /// and Entra URIs and resource-qualified scopes, expanded aliases, Zoom's granular scopes) and are not checked.
     public var listsGrantedScopes: Bool
     /// Scopes that include others (GitHub's `repo` includes `public_repo`): a token granted the first satisfies a
     /// request for the others.
@@ -60,7 +60,7 @@ public struct OAuth2VendorProfile: Sendable, Equatable {
         extraAuthorizationParameters: [String: String] = [:],
         requiredScopes: [String] = [],
         supportsClientCredentials: Bool = false,
-        listsGrantedScopes: Bool = true,
+        listsGrantedScopes: Bool = false,
         impliedScopes: [String: Set<String>] = [:]
     ) {
         self.listsGrantedScopes = listsGrantedScopes
@@ -93,7 +93,8 @@ public struct OAuth2VendorProfile: Sendable, Equatable {
             usesPKCE: false,
             hasOkEnvelope: true,
             userTokenMember: "authed_user",
-            rotatesRefreshTokens: true
+            rotatesRefreshTokens: true,
+            listsGrantedScopes: true
         ),
         "ZoomOauth2": OAuth2VendorProfile(
             vendor: "ZoomOauth2",
@@ -111,6 +112,7 @@ public struct OAuth2VendorProfile: Sendable, Equatable {
             clientAuthentication: .post,
             scopeSeparator: " ",
             rotatesRefreshTokens: true,
+            listsGrantedScopes: true,
             impliedScopes: githubImpliedScopes
         ),
         "GoogleOauth2": OAuth2VendorProfile(
@@ -118,8 +120,7 @@ public struct OAuth2VendorProfile: Sendable, Equatable {
             authorizationEndpoint: "https://accounts.google.com/o/oauth2/v2/auth",
             tokenEndpoint: "https://oauth2.googleapis.com/token",
             clientAuthentication: .post,
-            extraAuthorizationParameters: ["access_type": "offline", "prompt": "consent"],
-            listsGrantedScopes: false
+            extraAuthorizationParameters: ["access_type": "offline", "prompt": "consent"]
         ),
         "SalesforceOauth2": OAuth2VendorProfile(
             vendor: "SalesforceOauth2",
@@ -145,8 +146,7 @@ public struct OAuth2VendorProfile: Sendable, Equatable {
             vendor: "MicrosoftOauth2",
             clientAuthentication: .post,
             requiredScopes: ["offline_access"],
-            supportsClientCredentials: true,
-            listsGrantedScopes: false
+            supportsClientCredentials: true
         ),
     ]
 

@@ -23,7 +23,9 @@ struct RequestFields {
         do throws(StrictJSONError) {
             self.init(members: try StrictJSON.parseObject(Array(body)))
         } catch {
-            throw AgentCoreError.cannotParse("The request body must be a JSON object: \(error)")
+            // The reason may quote a member name the caller chose: printable ASCII only.
+            let reason = String(String(describing: error).unicodeScalars.filter { (0x20..<0x7F).contains($0.value) }.prefix(200))
+            throw AgentCoreError.cannotParse("The request body must be a JSON object: \(reason)")
         }
     }
 

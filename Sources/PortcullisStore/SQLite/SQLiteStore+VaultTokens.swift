@@ -16,22 +16,24 @@ extension SQLiteStore: VaultTokenStore {
     }
 
     public func vaultToken(id: String) async throws -> VaultToken? {
-        try await pool.read { db in
-            try Row.fetchOne(try db.cachedStatement(sql: "SELECT * FROM vault_token WHERE id = ?"), arguments: [id]).map(Self.vaultToken(from:))
-        }
+        try await pool.read { db in try Self.vaultToken(id: id, db: db) }
     }
 
-    public func vaultTokensExpiring(before date: Date, now: Date, limit: Int) async throws -> [VaultToken] {
+    private static func vaultToken(id: String, db: Database) throws -> VaultToken? {
+        try Row.fetchOne(try db.cachedStatement(sql: "SELECT * FROM vault_token WHERE id = ?"), arguments: [id]).map(vaultToken(from:))
+    }
+
+    public func vaultTokensExpiring(before date: Date, now: Date, latestRetry: Date, limit: Int) async throws -> [VaultToken] {
         try await pool.read { db in
             try Row.fetchAll(
                 db,
                 sql: """
                     SELECT * FROM vault_token
                     WHERE flow = 'user' AND status = 'active' AND refresh_sealed IS NOT NULL AND access_expires_at < ?
-                        AND (retry_at IS NULL OR retry_at <= ?)
+                        AND (retry_at IS NULL OR retry_at <= ? OR retry_at > ?)
                     ORDER BY access_expires_at LIMIT ?
                     """,
-                arguments: [date.storedValue, now.storedValue, limit]
+                arguments: [date.storedValue, now.storedValue, latestRetry.storedValue, limit]
             ).map(Self.vaultToken(from:))
         }
     }
@@ -130,7 +132,7 @@ extension SQLiteStore: VaultTokenStore {
     private static let failuresCleared = "refresh_failures = 0, first_failure_at = NULL, failure_days = 0, last_failure_day = NULL, retry_at = NULL"
 
     public func recordRefreshFailure(
-        tokenId: String, consumedRefreshHash: String?, error: String, retryAt: Date, at date: Date
+        tokenId: String, owner: String, consumedRefreshHash: String?, error: String, retryAt: Date, at date: Date
     ) async throws -> VaultToken? {
         let day = VaultToken.Since.day(of: date)
         return try await pool.write { db in
@@ -141,12 +143,12 @@ extension SQLiteStore: VaultTokenStore {
                         failure_days = failure_days + (CASE WHEN last_failure_day IS NULL OR last_failure_day < ? THEN 1 ELSE 0 END),
                         last_failure_day = MAX(COALESCE(last_failure_day, ?), ?), retry_at = ?, last_error = ?,
                         lease_owner = NULL, lease_until = NULL, updated_at = ?
-                    WHERE id = ? AND refresh_hash IS ?
+                    WHERE id = ? AND refresh_hash IS ? AND lease_owner = ?
                     """,
-                arguments: [date.storedValue, day, day, day, retryAt.storedValue, error, date.storedValue, tokenId, consumedRefreshHash]
+                arguments: [date.storedValue, day, day, day, retryAt.storedValue, error, date.storedValue, tokenId, consumedRefreshHash, owner]
             )
             guard db.changesCount > 0 else { return nil }
-            return try Row.fetchOne(try db.cachedStatement(sql: "SELECT * FROM vault_token WHERE id = ?"), arguments: [tokenId]).map(Self.vaultToken(from:))
+            return try Self.vaultToken(id: tokenId, db: db)
         }
     }
 

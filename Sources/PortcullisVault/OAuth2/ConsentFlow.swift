@@ -130,6 +130,13 @@ public struct ConsentFlow: Sendable {
         guard let browserNonce, let expected = session.browserNonceHash, ConstantTime.equals(Array(OAuth2Tokens.hash(browserNonce).utf8), Array(expected.utf8)) else {
             throw CallbackError(status: 400, message: "This sign-in was started in another browser")
         }
+        // The client secret first: a vault that cannot open it must not burn the user's sign-in.
+        let secret: String
+        do throws(AgentCoreError) {
+            secret = try client.secret()
+        } catch {
+            throw CallbackError(status: 500, message: "The sign-in cannot be completed")
+        }
         var consuming = session
         consuming.status = .exchanging
         consuming.stateHash = nil
@@ -145,10 +152,8 @@ public struct ConsentFlow: Sendable {
             throw CallbackError(status: 400, message: "The callback has no authorization code")
         }
         let verifier: String?
-        let secret: String
         do throws(AgentCoreError) {
             verifier = try session.sealedVerifier.map { sealed throws(AgentCoreError) in try tokens.open(sealed, context: ConsentSession.verifierContext(id: session.id)) }
-            secret = try client.secret()
         } catch {
             await fail(consuming, "verifier")
             throw CallbackError(status: 500, message: "The sign-in cannot be completed")

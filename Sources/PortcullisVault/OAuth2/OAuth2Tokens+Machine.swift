@@ -67,14 +67,6 @@ extension OAuth2Tokens {
                 )
             }) {
             case .success(let response):
-                let missing = client.profile.missingScopes(requested: request.scopes, granted: response.scope)
-                guard missing.isEmpty else {
-                    // Not kept: every workload asking for these scopes would get a token without them.
-                    await finish(entry, "insufficient_scope")
-                    await release(tokenId)
-                    logger.error("a client-credentials token came without the requested scopes", metadata: ["provider": "\(client.providerName)", "missing": "\(missing)"])
-                    throw AgentCoreError(.accessDenied, "\(client.providerName) granted the client fewer scopes than asked (insufficient_scope; missing: \(missing.joined(separator: ", ")))")
-                }
                 let sealed = try sealedToken(id: tokenId, key: current.key, response, keepingRefresh: nil)
                 let committed = try await storing {
                     try await self.store.commitRefresh(
@@ -87,18 +79,12 @@ extension OAuth2Tokens {
                 return .token(accessToken: response.accessToken, expiresAt: sealed.accessExpiresAt)
             case .failure(let error):
                 await finish(entry, error.kind.rawValue)
-                await release(tokenId)
+                if error.kind != .transient { await release(tokenId) }
                 switch error.kind {
                 case .invalidClient: throw vendorRefusedClient(client, error)
                 case .transient:
                     // Backoff as for refreshes, so an outage does not turn every request into a vendor call.
-                    let delay = retry.delay(afterFailures: current.refreshFailures.count + 1)
-                    _ = try await storing {
-                        try await self.store.recordRefreshFailure(
-                            tokenId: tokenId, consumedRefreshHash: current.refreshHash, error: error.code, retryAt: self.clock.now().addingTimeInterval(delay),
-                            at: self.clock.now()
-                        )
-                    }
+                    let delay = try await recordTransientFailure(current, consumed: current.refreshHash, error: error)?.1 ?? retry.baseSeconds
                     if let unexpired = try unexpired(current) { return unexpired }
                     throw vendorUnavailable(client, retryIn: delay, flow: "client-credentials request")
                 case .invalidGrant, .invalidResponse, .refused:

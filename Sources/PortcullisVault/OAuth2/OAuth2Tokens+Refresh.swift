@@ -76,6 +76,7 @@ extension OAuth2Tokens {
                 await release(tokenId)
                 throw error
             }
+            await faults.reach(.afterLease)
             // No vendor call without a journal entry: a crash from here on is visible to the next refresher.
             let entry = try await storing { try await self.store.beginRefresh(tokenId: tokenId, owner: self.owner, consumedRefreshHash: consumed, at: self.clock.now()) }
             await faults.reach(.beforeVendorCall)
@@ -110,7 +111,9 @@ extension OAuth2Tokens {
                 await release(tokenId)
             case .failure(let error):
                 await finish(entry, error.kind.rawValue)
-                await release(tokenId)
+                // A transient failure keeps the lease until its backoff is recorded (that write releases it), so no
+                // sibling refreshes in between and then has its success overwritten by this failure.
+                if error.kind != .transient { await release(tokenId) }
                 switch error.kind {
                 case .invalidGrant:
                     if let outcome = try await afterInvalidGrant(tokenId, consumed: consumed, error: error, client: client) { return outcome }
@@ -134,13 +137,7 @@ extension OAuth2Tokens {
         _ leased: VaultToken, consumed: String?, error: VendorTokenError, client: Client
     ) async throws(AgentCoreError) -> Outcome {
         let now = clock.now()
-        let delay = retry.delay(afterFailures: leased.refreshFailures.count + 1)
-        let recorded = try await storing {
-            try await self.store.recordRefreshFailure(
-                tokenId: leased.id, consumedRefreshHash: consumed, error: error.code, retryAt: now.addingTimeInterval(delay), at: now
-            )
-        }
-        guard let recorded else {
+        guard let (recorded, delay) = try await recordTransientFailure(leased, consumed: consumed, error: error) else {
             // Rotated or replaced meanwhile: what is stored now answers.
             return try await refresh(leased.id, client)
         }
@@ -162,6 +159,24 @@ extension OAuth2Tokens {
         )
         if let unexpired = try unexpired(leased) { return unexpired }
         throw vendorUnavailable(client, retryIn: delay)
+    }
+
+    /// Counts a transient failure and sets the token's backoff, releasing this gateway's lease — only while it holds
+    /// the lease and the token still holds the refresh token it used. Returns the row and the backoff, `nil` (the
+    /// lease released) when something newer stands.
+    func recordTransientFailure(_ leased: VaultToken, consumed: String?, error: VendorTokenError) async throws(AgentCoreError) -> (VaultToken, TimeInterval)? {
+        let now = clock.now()
+        let delay = retry.delay(afterFailures: leased.refreshFailures.count + 1)
+        let recorded = try await storing {
+            try await self.store.recordRefreshFailure(
+                tokenId: leased.id, owner: self.owner, consumedRefreshHash: consumed, error: error.code, retryAt: now.addingTimeInterval(delay), at: now
+            )
+        }
+        guard let recorded else {
+            await release(leased.id)
+            return nil
+        }
+        return (recorded, delay)
     }
 
     /// Seconds until a token that is backing off may be refreshed again; `nil` when it may be now. A retry time

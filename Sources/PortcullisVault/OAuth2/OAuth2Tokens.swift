@@ -41,9 +41,9 @@ public final class OAuth2Tokens: Sendable {
     let leaseSeconds: TimeInterval
     let faults: VaultFaultPoints
     let retry: RefreshRetry
-    /// Token rows as the hot read found them, for one second: a valid token is handed out without a store read.
-    /// Rows stay sealed here; every write of this process evicts its row, another gateway's applies within the
-    /// second (and a refresh always reads the row afresh).
+    /// Rows of tokens that can be handed out, as the hot read found them, for one second: a valid token is handed
+    /// out without a store read. Rows stay sealed here; this process's refreshes and consents evict theirs, another
+    /// gateway's changes apply within the second (and a refresh always reads the row afresh).
     let servedRows = CredentialRecordCache<VaultToken>(lifetime: 1)
 
     public init(
@@ -121,7 +121,9 @@ public final class OAuth2Tokens: Sendable {
     /// - Parameter client: the provider's client, by provider id (`nil` for a provider that cannot be used).
     public func sweep(client: @Sendable (String) async -> Client?) async -> Int {
         let soon = clock.now().addingTimeInterval(Self.refreshMarginSeconds)
-        guard let due = try? await store.vaultTokensExpiring(before: soon, now: clock.now(), limit: 100) else { return 0 }
+        let now = clock.now()
+        let latestRetry = now.addingTimeInterval(retry.maximumSeconds * (1 + RefreshRetry.jitter))
+        guard let due = try? await store.vaultTokensExpiring(before: soon, now: now, latestRetry: latestRetry, limit: 100) else { return 0 }
         var refreshed = 0
         for token in due {
             guard let client = await client(token.key.providerId) else { continue }
@@ -144,9 +146,14 @@ public final class OAuth2Tokens: Sendable {
 
     /// The token, if it is good for at least the refresh margin (or does not expire).
     func usable(_ token: VaultToken) throws(AgentCoreError) -> Outcome? {
-        guard token.status == .active, !token.sealedAccessToken.isEmpty else { return nil }
-        if let expiresAt = token.accessExpiresAt, expiresAt.timeIntervalSince(clock.now()) < Self.refreshMarginSeconds { return nil }
+        guard isUsable(token) else { return nil }
         return .token(accessToken: try open(token.sealedAccessToken, context: VaultToken.accessContext(id: token.id)), expiresAt: token.accessExpiresAt)
+    }
+
+    func isUsable(_ token: VaultToken) -> Bool {
+        guard token.status == .active, !token.sealedAccessToken.isEmpty else { return false }
+        if let expiresAt = token.accessExpiresAt, expiresAt.timeIntervalSince(clock.now()) < Self.refreshMarginSeconds { return false }
+        return true
     }
 
     /// A row's sealed fields for a token response; a response without a refresh token keeps the stored one.
@@ -216,7 +223,13 @@ public final class OAuth2Tokens: Sendable {
 
     /// The row for handing out a token: cached briefly (``servedRows``).
     func serving(_ key: VaultToken.Key) async throws(AgentCoreError) -> VaultToken? {
-        try await storing { try await self.servedRows.record(id: Self.cacheID(key), now: self.clock.now()) { try await self.store.vaultToken(key) } }
+        let id = Self.cacheID(key)
+        let row = try await storing { try await self.servedRows.record(id: id, now: self.clock.now()) { try await self.store.vaultToken(key) } }
+        // Only a token that can be handed out stays: a missing or expiring grant is read afresh next time, so a
+        // consent completed through another gateway is seen at once.
+        if let row, isUsable(row) { return row }
+        servedRows.evict(id: id)
+        return row
     }
 
     static func cacheID(_ key: VaultToken.Key) -> String {

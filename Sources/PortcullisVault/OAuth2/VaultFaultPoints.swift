@@ -6,6 +6,8 @@ import Glibc
 /// `PORTCULLIS_FAULT_INJECTION` says so loudly in its log.
 public struct VaultFaultPoints: Sendable {
     public enum Point: String, Sendable, CaseIterable {
+        /// The refresh lease is taken; no journal entry is written yet.
+        case afterLease = "after-lease"
         /// The journal entry is written; the vendor has not been called.
         case beforeVendorCall = "before-vendor-call"
         /// The vendor answered with new tokens; nothing is committed.
