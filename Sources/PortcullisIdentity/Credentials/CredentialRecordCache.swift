@@ -5,7 +5,8 @@ import Synchronization
 /// answers included, so random ids cannot hammer it — plus the ids used since the last flush of last-used times.
 ///
 /// Only records are cached (hashes, sealed secrets, configuration), never an opened secret. Evicting applies a
-/// revocation made in this process at once; one made elsewhere applies when the entry expires.
+/// revocation made in this process at once (a fetch that overlapped an eviction is not kept); one made elsewhere
+/// applies when the entry expires.
 public final class CredentialRecordCache<Record: Sendable>: Sendable {
     private struct Entry {
         var record: Record?
@@ -15,6 +16,8 @@ public final class CredentialRecordCache<Record: Sendable>: Sendable {
     private let lifetime: TimeInterval
     private let maxEntries: Int
     private let entries = Mutex<[String: Entry]>([:])
+    /// Counts evictions: a fetch that overlapped one may have read what the eviction was for, so it is not kept.
+    private let evictions = Atomic<UInt64>(0)
     private let used = Mutex<Set<String>>([])
 
     public init(lifetime: TimeInterval, maxEntries: Int = 10_000) {
@@ -28,8 +31,10 @@ public final class CredentialRecordCache<Record: Sendable>: Sendable {
         if let cached = entries.withLock({ $0[id] }), (0..<lifetime).contains(now.timeIntervalSince(cached.fetchedAt)) {
             return cached.record
         }
+        let evictionsBefore = evictions.load(ordering: .acquiring)
         let record = try await fetch()
         entries.withLock { entries in
+            guard evictions.load(ordering: .acquiring) == evictionsBefore else { return }
             if entries.count >= maxEntries { entries.removeAll(keepingCapacity: true) }
             entries[id] = Entry(record: record, fetchedAt: now)
         }
@@ -37,7 +42,10 @@ public final class CredentialRecordCache<Record: Sendable>: Sendable {
     }
 
     public func evict(id: String) {
-        _ = entries.withLock { $0.removeValue(forKey: id) }
+        entries.withLock { entries in
+            evictions.add(1, ordering: .releasing)
+            entries.removeValue(forKey: id)
+        }
     }
 
     func markUsed(_ id: String) {
