@@ -66,25 +66,48 @@ struct VaultPowerLossTests {
             let sortedCuts = cuts.sorted()
             let chosen = stride(from: 0, to: sortedCuts.count, by: max(1, sortedCuts.count / 90)).map { sortedCuts[$0] } + [log.count]
 
-            let pairs = vendor.state.withLock { $0.pairs }
-            var generations: [Int] = []
-            var mixed = 0
+            // Every image on disk first, then one reader over them all (Python's sqlite3: a plain connection per
+            // image, recovering its log as SQLite does after a crash).
+            var images: [String] = []
             for (index, cut) in chosen.enumerated() {
                 let image = directory + "/image-\(index)"
                 try FileManager.default.createDirectory(atPath: image, withIntermediateDirectories: true)
                 FileManager.default.createFile(atPath: image + "/vault.sqlite", contents: database)
                 FileManager.default.createFile(atPath: image + "/vault.sqlite-wal", contents: log.prefix(cut))
-                let recovered = try SQLiteStore(path: image + "/vault.sqlite", logger: testLogger)
-                guard let token = try await recovered.vaultToken(key) else {
+                images.append(image + "/vault.sqlite")
+            }
+            let python = try #require(ExternalProcess.python ?? (FileManager.default.isExecutableFile(atPath: "/usr/bin/python3") ? "/usr/bin/python3" : nil))
+            let reader = """
+                import json, sqlite3, sys
+                for path in sys.argv[2:]:
+                    c = sqlite3.connect(path)
+                    try:
+                        row = c.execute("SELECT id, access_sealed, refresh_sealed, refresh_hash, generation FROM vault_token WHERE provider_id = ? AND workload = 'c4-app'", (sys.argv[1],)).fetchone()
+                    except sqlite3.OperationalError:
+                        row = None  # cut before the schema's commit
+                    c.close()
+                    print(json.dumps(row))
+                """
+            let read = try await ExternalProcess.run(python, ["-c", reader, record.id] + images)
+            #expect(read.status == 0, "\(read.error)")
+            let rows = read.output.split(separator: "\n").map { try? JSONSerialization.jsonObject(with: Data($0.utf8), options: .fragmentsAllowed) }
+            #expect(rows.count == images.count)
+
+            let pairs = vendor.state.withLock { $0.pairs }
+            var generations: [Int] = []
+            var mixed = 0
+            for (index, row) in rows.enumerated() {
+                guard let columns = row as? [Any], columns.count == 5, let id = columns[0] as? String, let sealedAccess = columns[1] as? String,
+                    let sealedRefresh = columns[2] as? String, let generation = columns[4] as? Int
+                else {
                     // Before the consent's commit there is no grant yet; after it, one is always there.
-                    #expect(generations.isEmpty, "the grant vanished at cut \(cut)")
+                    #expect(generations.isEmpty, "the grant vanished at cut \(chosen[index])")
                     continue
                 }
-                let openedAccess = String(decoding: try ring.open(token.sealedAccessToken, context: VaultToken.accessContext(id: token.id)), as: UTF8.self)
-                let openedRefresh = String(decoding: try ring.open(try #require(token.sealedRefreshToken), context: VaultToken.refreshContext(id: token.id)), as: UTF8.self)
-                if pairs[openedAccess] != openedRefresh || token.refreshHash != OAuth2Tokens.hash(openedRefresh) { mixed += 1 }
-                generations.append(token.generation)
-                try? FileManager.default.removeItem(atPath: image)
+                let openedAccess = String(decoding: try ring.open(sealedAccess, context: VaultToken.accessContext(id: id)), as: UTF8.self)
+                let openedRefresh = String(decoding: try ring.open(sealedRefresh, context: VaultToken.refreshContext(id: id)), as: UTF8.self)
+                if pairs[openedAccess] != openedRefresh || columns[3] as? String != OAuth2Tokens.hash(openedRefresh) { mixed += 1 }
+                generations.append(generation)
             }
             #expect(mixed == 0, "\(mixed) images with an access token and a refresh token of different issues")
             #expect(generations == generations.sorted(), "a longer prefix never reads an older grant")
