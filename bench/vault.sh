@@ -87,25 +87,24 @@ BODY="{\"workloadIdentityToken\": \"$WAT\", \"resourceCredentialProviderName\": 
 FIRST=$(call oauth2/token "$BODY")
 echo "$FIRST" | grep -q bench-m2m-token || { log "the vault did not hand out the token: $FIRST"; exit 1; }
 
-cat > "$RUN/vault.lua" <<LUA
+# A wrk script posting `body` with the admin key, and its paced twin.
+post_script() {
+  local name=$1 body=$2
+  cat > "$RUN/$name.lua" <<LUA
 wrk.method = "POST"
-wrk.body = '$BODY'
+wrk.body = '$body'
 wrk.headers["Authorization"] = "Bearer $KEY"
 wrk.headers["Content-Type"] = "application/json"
 LUA
+  cat "$RUN/$name.lua" "$RUN/paced.lua" > "$RUN/$name-paced.lua"
+}
 cat > "$RUN/paced.lua" <<'LUA'
 function delay() return 8 end
 LUA
-cat "$RUN/vault.lua" "$RUN/paced.lua" > "$RUN/vault-paced.lua"
+post_script vault "$BODY"
 # "control": an authenticated, authorized POST with a JSON body that reads nothing from the vault (GetTokenVault) —
 # what any identity API call costs, so the vault's own share shows.
-cat > "$RUN/control.lua" <<LUA
-wrk.method = "POST"
-wrk.body = '{}'
-wrk.headers["Authorization"] = "Bearer $KEY"
-wrk.headers["Content-Type"] = "application/json"
-LUA
-cat "$RUN/control.lua" "$RUN/paced.lua" > "$RUN/control-paced.lua"
+post_script control '{}'
 
 # wrk --latency output → "requests/s p50 p99" (milliseconds).
 measure() {

@@ -316,7 +316,7 @@ struct VaultRaceTests {
     func crashBeforeCommit() async throws {
         // A ten-second lease gives the vendor five seconds to answer, enough on a loaded machine.
         try await Self.withExpiredGrant(lease: 10) { setup in
-            _ = try await OAuth2VaultTests.call(setup.gateway, "UpdateWorkloadIdentity", ["name": "race-app", "allowedResourceOauth2ReturnUrls": ["https://app.example.com/done"]])
+            try await Self.allowReturnURL(setup)
             let (crashing, port) = try await Self.secondGateway(setup, crashAt: .afterVendorAnswer)
             defer { crashing.terminate() }
             _ = try? await Self.request(setup, base: "http://127.0.0.1:\(port)")
@@ -361,7 +361,7 @@ struct VaultRaceTests {
     )
     func crashDuringConsent() async throws {
         try await Self.withExpiredGrant(lease: 10) { setup in
-            _ = try await OAuth2VaultTests.call(setup.gateway, "UpdateWorkloadIdentity", ["name": "race-app", "allowedResourceOauth2ReturnUrls": ["https://app.example.com/done"]])
+            try await Self.allowReturnURL(setup)
             var newcomer = setup
             newcomer.user = .id("user-c3")
             let (crashing, port) = try await Self.secondGateway(setup, crashAt: .afterCodeExchange)
@@ -401,6 +401,31 @@ struct VaultRaceTests {
         }
     }
 
+    /// Lets race-app's consents return to the test application.
+    static func allowReturnURL(_ setup: Setup) async throws {
+        let updated = try await OAuth2VaultTests.call(
+            setup.gateway, "UpdateWorkloadIdentity", ["name": "race-app", "allowedResourceOauth2ReturnUrls": ["https://app.example.com/done"]]
+        )
+        #expect(updated.status == 200, "\(updated.body)")
+    }
+
+    /// The process a ``lockingStore(at:_:)`` fault started, once it has.
+    final class StoreLock: Sendable {
+        let process = Mutex<RunningProcess?>(nil)
+        var isHeld: Bool { process.withLock { $0 != nil } }
+        func release() { process.withLock { $0?.terminate() } }
+    }
+
+    /// A fault that locks the store (``lockStore``) the first time `point` is reached, and that lock.
+    static func lockingStore(at point: VaultFaultPoints.Point, _ setup: Setup) -> (VaultFaultPoints, StoreLock) {
+        let lock = StoreLock()
+        let faults = pause(at: point, for: .zero) {
+            let process = try? await lockStore(setup)
+            lock.process.withLock { $0 = process }
+        }
+        return (faults, lock)
+    }
+
     /// Plays a user who needs no sign-in (named by id): follows the authorization URL to the vendor, approves; returns
     /// the gateway callback the vendor redirects to.
     static func consentCallback(_ browser: TestBrowser, authorizationURL: String) async throws -> String {
@@ -425,16 +450,13 @@ struct VaultRaceTests {
     @Test("C8: a store locked by another process once the refresh holds its lease: no journal entry, so no vendor call; once the lock is gone the next request refreshes once")
     func storeUnavailableBeforeTheCall() async throws {
         try await Self.withExpiredGrant { setup in
-            let locker = Mutex<RunningProcess?>(nil)
-            defer { locker.withLock { $0?.terminate() } }
-            let vault = setup.vault(Self.pause(at: .afterLease, for: .zero) {
-                let process = try? await Self.lockStore(setup)
-                locker.withLock { $0 = process }
-            })
+            let (faults, locker) = Self.lockingStore(at: .afterLease, setup)
+            defer { locker.release() }
+            let vault = setup.vault(faults)
             await #expect(throws: AgentCoreError(.internalServer, "The token vault's store is unavailable")) { _ = try await setup.token(vault) }
-            #expect(locker.withLock { $0 } != nil, "the store was locked between the lease and the journal entry")
+            #expect(locker.isHeld, "the store was locked between the lease and the journal entry")
             #expect(setup.vendor.tokenRequests("refresh_token") == 0, "no vendor call without a journal entry")
-            locker.withLock { $0?.terminate() }
+            locker.release()
             let grant = try #require(try await setup.gateway.gateway.store.vaultToken(setup.key()))
             #expect(try await setup.gateway.gateway.store.refreshesInFlight(tokenId: grant.id, except: "", since: Date(timeIntervalSince1970: 0)) == 0)
             let token = try #require(Self.accessToken(try await setup.token(vault)))
@@ -447,15 +469,11 @@ struct VaultRaceTests {
     func storeUnavailableAtTheCommit() async throws {
         try await Self.withExpiredGrant { setup in
             let before = try #require(try await setup.gateway.gateway.store.vaultToken(setup.key()))
-            let locker = Mutex<RunningProcess?>(nil)
-            defer { locker.withLock { $0?.terminate() } }
-            let faults = Self.pause(at: .afterVendorAnswer, for: .zero) {
-                let process = try? await Self.lockStore(setup)
-                locker.withLock { $0 = process }
-            }
+            let (faults, locker) = Self.lockingStore(at: .afterVendorAnswer, setup)
+            defer { locker.release() }
             await #expect(throws: AgentCoreError(.internalServer, "The token vault's store is unavailable")) { _ = try await setup.token(setup.vault(faults)) }
-            #expect(locker.withLock { $0 } != nil, "the store was locked at the fault point")
-            locker.withLock { $0?.terminate() }
+            #expect(locker.isHeld, "the store was locked at the fault point")
+            locker.release()
             #expect(setup.vendor.tokenRequests("refresh_token") == 1)
             let grant = try #require(try await setup.gateway.gateway.store.vaultToken(setup.key()))
             #expect(grant.refreshHash == before.refreshHash && grant.sealedAccessToken == before.sealedAccessToken, "nothing was committed")
