@@ -1,6 +1,6 @@
 import Cedar
 import Crypto
-import Foundation
+public import Foundation
 public import Hummingbird
 import HummingbirdCore
 import HummingbirdTLS
@@ -60,19 +60,29 @@ public struct Gateway: Sendable {
     let oauth2Tokens: OAuth2Tokens
     let consent: ConsentFlow
     let vault: VaultDataPlane
+    /// What `/metrics` on the metrics listener shows (`metrics.listen`); recorded whether or not it is served.
+    public let metrics: GatewayMetrics
     let logger: Logger
 
     /// Opens the store and brings the declared agents up to date.
-    public init(configuration: GatewayConfiguration, logger: Logger, clock: any WallClock = SystemWallClock()) async throws {
+    /// - Parameter environment: where the variables that configuration names by name (S3 credentials) are read,
+    ///   at each use — the process environment, or a test's own table (a test must not `setenv` in a process
+    ///   whose other threads read the environment).
+    public init(
+        configuration: GatewayConfiguration, logger: Logger, clock: any WallClock = SystemWallClock(),
+        environment: @escaping @Sendable () -> [String: String] = { ProcessInfo.processInfo.environment }
+    ) async throws {
         self.configuration = configuration
         self.logger = logger
+        let metrics = GatewayMetrics()
+        self.metrics = metrics
         self.store = try SQLiteStore(path: try configuration.store.sqlitePath(), logger: logger)
         do {
             self.policies = try PolicyDirectory(path: configuration.policies.directory, now: clock.now())
         } catch {
             throw ConfigurationError("policies: the directory \(configuration.policies.directory) cannot be put in force:\n" + error.description)
         }
-        self.decisionLog = DecisionLog(store: store, recordAllowed: configuration.policies.recordAllowed, logger: logger)
+        self.decisionLog = DecisionLog(store: store, recordAllowed: configuration.policies.recordAllowed, metrics: metrics, logger: logger)
         await decisionLog.save(policies.engine.current, at: clock.now())
         logger.info(
             "policies in force",
@@ -86,7 +96,7 @@ public struct Gateway: Sendable {
         )
         self.apiKeys = APIKeyService(store: store, clock: clock, authenticator: apiKeyAuthenticator)
         self.identityHTTP = IdentityHTTPClient.shared
-        self.issuers = IssuerRegistry(configuration: configuration.auth, http: identityHTTP, clock: clock, logger: logger)
+        self.issuers = IssuerRegistry(configuration: configuration.auth, http: identityHTTP, clock: clock, metrics: metrics, logger: logger)
         self.jwtAuthenticator = JWTAuthenticator(registry: issuers, clock: clock, logger: logger)
         self.clock = clock
         if let development = configuration.development {
@@ -121,7 +131,7 @@ public struct Gateway: Sendable {
             logger.error("no key-encryption key is loaded: SigV4 access keys cannot be verified; see docs/operations.md (key ring)")
         }
         let dataDirectory = URL(fileURLWithPath: configuration.store.dataDirectory).standardizedFileURL.path
-        let audit = AuditLog(store: store, logger: logger)
+        let audit = AuditLog(store: store, metrics: metrics, logger: logger)
         self.audit = audit
         let access = AccessPolicy(engine: policies.engine, log: decisionLog, audit: audit, clock: clock)
         self.access = access
@@ -138,7 +148,7 @@ public struct Gateway: Sendable {
             logger.critical("\(VaultFaultPoints.environmentVariable) is set: this gateway kills itself at a point of every token refresh (crash tests only)")
         }
         let oauth2Tokens = OAuth2Tokens(
-            store: store, keyRing: keyRing, client: VendorTokenClient(timeout: .seconds(min(15, lease / 2))), clock: clock, logger: logger,
+            store: store, keyRing: keyRing, client: VendorTokenClient(timeout: .seconds(min(15, lease / 2))), clock: clock, metrics: metrics, logger: logger,
             leaseSeconds: TimeInterval(lease), faults: faults ?? .none
         )
         self.oauth2Tokens = oauth2Tokens
@@ -162,13 +172,13 @@ public struct Gateway: Sendable {
         self.resolver = RuntimeResolver(store: store, names: configuration.resources, artifacts: artifacts, logger: logger)
         let endpointRoutes = SandboxEndpointRoutes(vault: vault)
         self.sessions = await Self.makeSessions(
-            configuration, artifacts: artifacts, recorder: StoreSessionRecorder(store: store, audit: audit, logger: logger),
+            configuration, artifacts: artifacts, recorder: StoreSessionRecorder(store: store, audit: audit, metrics: metrics, logger: logger),
             endpoint: { await endpointRoutes.handle($0) }, clock: clock, logger: logger
         )
         self.deployer = AgentDeployer(
             store: store,
             artifacts: artifacts,
-            fetcher: CodeFetcher(configuration: configuration.artifacts, region: configuration.resources.region, clock: clock),
+            fetcher: CodeFetcher(configuration: configuration.artifacts, region: configuration.resources.region, clock: clock, environment: environment),
             layers: DependencyLayers(directory: artifacts.layers, pip: configuration.artifacts.pip, ownsDirectory: configuration.artifacts.layerDirectory == nil),
             resolver: resolver,
             clock: clock,
@@ -251,6 +261,7 @@ public struct Gateway: Sendable {
                 ),
                 warmPoolSize: sandbox.warmPoolSize,
                 recorder: recorder,
+                metrics: recorder.metrics,
                 endpoint: endpoint,
                 clock: clock,
                 logger: logger
@@ -303,7 +314,7 @@ public struct Gateway: Sendable {
         )
 
         let router = Router(context: GatewayRequestContext.self)
-        router.middlewares.add(EnvelopeMiddleware())
+        router.middlewares.add(EnvelopeMiddleware(metrics: metrics))
         HealthController(store: store, policies: policies).register(on: router)
         ProtectedResourceController(resolver: resolver, issuers: issuers, names: configuration.resources, baseURL: baseURL).register(on: router)
         SignInController(
@@ -328,6 +339,7 @@ public struct Gateway: Sendable {
             isTLS: isTLS,
             workloadTokens: workloadTokens,
             clock: clock,
+            metrics: metrics,
             logger: logger
         ).register(on: router)
         let administrators = AdministratorGate(
@@ -458,6 +470,9 @@ public struct Gateway: Sendable {
             services.append(PeriodicService(interval: .seconds(3600), tick: { await deployer.collectUnusedLayers() }, final: { await deployer.shutdown() }))
             // Sandboxed sessions end on time every second; at shutdown every sandbox is destroyed.
             services.append(PeriodicService(interval: .seconds(1), tick: { await sandboxes.sweep() }, final: { await sandboxes.shutdown() }))
+        }
+        if let listen = configuration.metrics.listen {
+            services.append(MetricsListener.application(address: listen, metrics: metrics, logger: logger))
         }
         return Application(
             router: router,

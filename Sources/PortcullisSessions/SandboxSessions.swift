@@ -167,15 +167,18 @@ public final class SandboxSessions: Sendable {
     private let lastCheckpoint: Mutex<Date>
     private let starter: SandboxStarter
     private let pool: SandboxPool
+    private let metrics: GatewayMetrics
 
     /// - Parameters:
     ///   - warmPoolSize: ready sandboxes kept per agent version once it is used (``SandboxPool``).
     ///   - endpoint: answers the gateway endpoint inside each sandbox (``SandboxEndpointAddress``).
     public init(
         driver: any SandboxDriver, quotas: Quotas, warmPoolSize: Int = 0, recorder: (any SessionRecorder)? = nil,
-        endpoint: SandboxEndpointHandler? = nil, clock: any WallClock = SystemWallClock(), logger: Logger
+        metrics: GatewayMetrics = GatewayMetrics(), endpoint: SandboxEndpointHandler? = nil, clock: any WallClock = SystemWallClock(),
+        logger: Logger
     ) {
         self.driver = driver
+        self.metrics = metrics
         self.quotas = quotas
         self.clock = clock
         self.logger = logger
@@ -261,10 +264,13 @@ public final class SandboxSessions: Sendable {
         case .start(let gate, let ended):
             if let (entry, sandbox) = ended { await end(entry, sandbox, key: key, reason: .maxLifetime) }
             var result: Result<any Sandbox, AgentCoreError>
+            let startedAt = ContinuousClock.now
             if let pooled = pool.take(agent) {
                 result = .success(pooled)
+                metrics.observe(.sessionStartDuration, driver.name, "pooled", since: startedAt)
             } else {
                 result = await starter.start(agent, sessionId: sessionId)
+                if case .success = result { metrics.observe(.sessionStartDuration, driver.name, "cold", since: startedAt) }
             }
             pool.refill(agent)
             let running = entries.withLock { entries -> (kept: Bool, entry: Entry?) in

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Glibc
 import Hummingbird
 import NIOCore
@@ -73,10 +74,11 @@ struct CodeDeploymentTests {
         _ fixtures: Fixtures,
         urlPrefixes: [String] = [],
         s3: S3Configuration = S3Configuration(),
+        environment: @escaping @Sendable () -> [String: String] = { ProcessInfo.processInfo.environment },
         dataDirectory: String? = nil,
         _ body: (TestGateway) async throws -> T
     ) async throws -> T {
-        try await TestGateway.run(configure: { configuration in
+        try await TestGateway.run(environment: environment, configure: { configuration in
             if let dataDirectory { configuration.store = StoreConfiguration(dataDirectory: dataDirectory) }
             configuration.sandbox = SandboxConfiguration(driver: .bubblewrap, memoryMiB: 256, cpus: 0.5, maxProcesses: 64, writableMiB: 16, startTimeoutSeconds: 20)
             configuration.artifacts = ArtifactsConfiguration(
@@ -266,17 +268,13 @@ struct CodeDeploymentTests {
         let setup = try await ExternalProcess.run(python, [interop.appendingPathComponent("s3_code_setup.py").path], environment: ["MOTO_URL": motoURL, "PROBE_ZIP": archive])
         #expect(setup.status == 0, "\(setup.error)")
         let keys = try TestGateway.json(setup.output)
-        // The gateway reads S3 credentials from the environment variables artifacts.s3 names, when it fetches.
-        let keyVariable = "PORTCULLIS_TEST_S3_KEY_\(port)"
-        let secretVariable = "PORTCULLIS_TEST_S3_SECRET_\(port)"
-        setenv(keyVariable, try #require(keys["accessKeyId"] as? String), 1)
-        setenv(secretVariable, "not-the-secret", 1)
-        defer {
-            unsetenv(keyVariable)
-            unsetenv(secretVariable)
-        }
+        // The gateway reads S3 credentials from the environment variables artifacts.s3 names, when it fetches — here
+        // from this test's own table (setenv while other tests' threads read the environment can crash them).
+        let keyVariable = "PORTCULLIS_TEST_S3_KEY"
+        let secretVariable = "PORTCULLIS_TEST_S3_SECRET"
+        let environment = Mutex([keyVariable: try #require(keys["accessKeyId"] as? String), secretVariable: "not-the-secret"])
         let s3 = S3Configuration(endpoint: motoURL, region: "us-east-1", accessKeyIdEnv: keyVariable, secretAccessKeyEnv: secretVariable, sessionTokenEnv: "PORTCULLIS_TEST_NO_TOKEN")
-        try await Self.withGateway(fixtures, s3: s3) { gateway in
+        try await Self.withGateway(fixtures, s3: s3, environment: { environment.withLock { $0 } }) { gateway in
             // A wrong secret: moto refuses the signature, and the reason says so without the secret.
             let wrong = try await Self.create(gateway, name: "wrong_secret", code: ["s3": ["bucket": "agent-code", "prefix": "probe/v1 release.zip"]])
             let settled = try await Self.settled(gateway, id: try #require(wrong.json["agentRuntimeId"] as? String))
@@ -284,7 +282,8 @@ struct CodeDeploymentTests {
             let reason = settled["failureReason"] as? String ?? ""
             #expect(reason.contains("HTTP 403"), "\(reason)")
             #expect(!reason.contains("not-the-secret"))
-            setenv(secretVariable, try #require(keys["secretAccessKey"] as? String), 1)
+            let secret = try #require(keys["secretAccessKey"] as? String)
+            environment.withLock { $0[secretVariable] = secret }
 
             let result = try await ExternalProcess.run(
                 python,

@@ -14,6 +14,7 @@ public struct GatewayConfiguration: Sendable, Equatable, Decodable {
     public var artifacts: ArtifactsConfiguration
     public var logging: LoggingConfiguration
     public var audit: AuditConfiguration
+    public var metrics: MetricsConfiguration
     public var vault: VaultConfiguration
     public var agents: [DeclaredAgent]
     /// Set only by `portcullis dev`; never read from a file.
@@ -33,6 +34,7 @@ public struct GatewayConfiguration: Sendable, Equatable, Decodable {
         artifacts: ArtifactsConfiguration = ArtifactsConfiguration(),
         logging: LoggingConfiguration = LoggingConfiguration(),
         audit: AuditConfiguration = AuditConfiguration(),
+        metrics: MetricsConfiguration = MetricsConfiguration(),
         vault: VaultConfiguration = VaultConfiguration(),
         agents: [DeclaredAgent] = [],
         development: DevelopmentSettings? = nil
@@ -50,6 +52,7 @@ public struct GatewayConfiguration: Sendable, Equatable, Decodable {
         self.artifacts = artifacts
         self.logging = logging
         self.audit = audit
+        self.metrics = metrics
         self.vault = vault
         self.agents = agents
         self.development = development
@@ -59,7 +62,7 @@ public struct GatewayConfiguration: Sendable, Equatable, Decodable {
     public static let defaultResourceNames = ResourceNames(region: "us-east-1", accountId: "123456789012")
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case server, store, resources, limits, upstream, sessions, auth, keyRing, policies, sandbox, artifacts, logging, audit, vault, agents
+        case server, store, resources, limits, upstream, sessions, auth, keyRing, policies, sandbox, artifacts, logging, audit, metrics, vault, agents
     }
 
     public init(from decoder: any Decoder) throws {
@@ -79,6 +82,7 @@ public struct GatewayConfiguration: Sendable, Equatable, Decodable {
         self.artifacts = try container.value(.artifacts, default: ArtifactsConfiguration())
         self.logging = try container.value(.logging, default: LoggingConfiguration())
         self.audit = try container.value(.audit, default: AuditConfiguration())
+        self.metrics = try container.value(.metrics, default: MetricsConfiguration())
         self.vault = try container.value(.vault, default: VaultConfiguration())
         self.agents = try container.value(.agents, default: [])
         self.development = nil

@@ -8,25 +8,46 @@ import Synchronization
 /// chain off the request path (every second, and once more at shutdown). Auditing never slows or fails a request:
 /// beyond ``capacity`` waiting events (the store has been failing for a while) new ones are dropped, counted and
 /// reported as an error.
+///
+/// The counters that follow from audited events — refused credentials, vault reads — are counted here, as each
+/// event is recorded, so a metric and its audit trail cannot disagree.
 final class AuditLog: Sendable {
     static let capacity = 50_000
 
     private let pending = Mutex<(events: [AuditEvent], dropped: Int)>(([], 0))
     private let store: any AuditStore
+    private let metrics: GatewayMetrics
     private let logger: Logger
 
-    init(store: any AuditStore, logger: Logger) {
+    init(store: any AuditStore, metrics: GatewayMetrics, logger: Logger) {
         self.store = store
+        self.metrics = metrics
         self.logger = logger
     }
 
     func record(_ event: AuditEvent) {
+        count(event)
         pending.withLock { pending in
             if pending.events.count < Self.capacity {
                 pending.events.append(event)
             } else {
                 pending.dropped += 1
             }
+        }
+    }
+
+    private func count(_ event: AuditEvent) {
+        func detail(_ name: String) -> String {
+            if case .string(let value)? = event.details[name] { return value }
+            return ""
+        }
+        switch event.kind {
+        case .authenticationFailed:
+            metrics.increment(.authenticationFailures, detail("surface") == "admin" ? "control_plane" : "data_plane", detail("reason"))
+        case .vaultAccess:
+            metrics.increment(.vaultReads, event.action ?? "", detail("flow"), event.outcome)
+        default:
+            break
         }
     }
 

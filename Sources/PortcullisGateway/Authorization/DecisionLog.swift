@@ -57,15 +57,18 @@ final class DecisionLog: Sendable {
     private let pending = Mutex(Pending())
     private let store: any DecisionLogStore
     private let recordAllowed: PolicyConfiguration.RecordedAllowed
+    private let metrics: GatewayMetrics
     private let logger: Logger
 
-    init(store: any DecisionLogStore, recordAllowed: PolicyConfiguration.RecordedAllowed, logger: Logger) {
+    init(store: any DecisionLogStore, recordAllowed: PolicyConfiguration.RecordedAllowed, metrics: GatewayMetrics, logger: Logger) {
         self.store = store
         self.recordAllowed = recordAllowed
+        self.metrics = metrics
         self.logger = logger
     }
 
     func record(_ decision: AuthorizationDecision, requestId: String, at time: Date) {
+        metrics.increment(.policyDecisions, decision.request.action.id, decision.isAllowed ? "allow" : "deny")
         let metadata: Logger.Metadata = [
             "request_id": "\(requestId)", "principal": "\(decision.request.principal)", "action": "\(decision.request.action)",
             "resource": "\(decision.request.resource)", "policies": "\(decision.determiningPolicies.joined(separator: ","))",

@@ -26,6 +26,7 @@ struct InvocationController: Sendable {
     let isTLS: Bool
     let workloadTokens: WorkloadAccessTokens
     let clock: any WallClock
+    let metrics: GatewayMetrics
     let logger: Logger
 
     func register(on router: Router<GatewayRequestContext>) {
@@ -56,12 +57,16 @@ struct InvocationController: Sendable {
         if configuration.protocolConfiguration.serverProtocol == .mcp {
             // The JSON-RPC calls are authorized one by one before the agent sees any of them.
             let body = try await mcpBody(request, spooled: spooled)
+            let started = ContinuousClock.now
             if let refusal = try authorizeMCP(MCPMessages.messages(in: body), admitted: admitted, caller: caller) {
                 return refusal
             }
+            metrics.observe(.stageDuration, "authorization", since: started)
             prepared = .bytes(body)
         } else {
+            let started = ContinuousClock.now
             try gate.authorize(admitted, .invokeAgent, caller: caller)
+            metrics.observe(.stageDuration, "authorization", since: started)
         }
         return try await forward(
             request,
@@ -168,7 +173,9 @@ struct InvocationController: Sendable {
 
     private func admit(_ facts: RequestFacts, _ action: GatewayAction, context: GatewayRequestContext) async throws(AgentCoreError) -> AdmittedInvocation {
         let admitted = try await identify(facts, context: context)
+        let started = ContinuousClock.now
         try gate.authorize(admitted, action, caller: caller(facts.headers, context: context))
+        metrics.observe(.stageDuration, "authorization", since: started)
         return admitted
     }
 
@@ -176,7 +183,11 @@ struct InvocationController: Sendable {
         guard let target = context.parameters.get("runtime", as: Substring.self) else {
             throw AgentCoreError.invalidField("agentRuntimeArn", "Member is required")
         }
-        return try await gate.identify(facts, rawTarget: target, query: QueryParameters(facts.rawQuery))
+        let started = ContinuousClock.now
+        let admitted = try await gate.identify(facts, rawTarget: target, query: QueryParameters(facts.rawQuery))
+        metrics.observe(.stageDuration, "authentication", since: started)
+        context.observation.agentRuntimeId = admitted.resolved.runtime.id
+        return admitted
     }
 
     private func caller(_ request: Request, context: GatewayRequestContext) -> AccessPolicy.Caller {
@@ -250,11 +261,13 @@ struct InvocationController: Sendable {
     ) async throws -> Response {
         let resolved = admitted.resolved
         let serverProtocol = resolved.configuration.protocolConfiguration.serverProtocol
+        let sessionStarted = ContinuousClock.now
         let (hold, address) = try await sessions.begin(
             resolved,
             requestedSessionId: Self.requestedSessionId(request.headers, serverProtocol: serverProtocol),
             principalId: admitted.principal.sessionOwner
         )
+        metrics.observe(.stageDuration, "session", since: sessionStarted)
         let headers = try ForwardedHeaders.upstreamRequestHeaders(
             from: request.headers,
             allowlisted: resolved.allowlistedHeaders,
@@ -286,6 +299,7 @@ struct InvocationController: Sendable {
         case .spooled(let chunks): hold.countIn(chunks.length)
         case .none, .stream: break  // A stream counts as it goes.
         }
+        let forwardStarted = ContinuousClock.now
         let response = try await upstream.send(
             method: method,
             path: path,
@@ -295,6 +309,7 @@ struct InvocationController: Sendable {
             on: context.channel.eventLoop,
             abandonWhenClosed: connections.connection(for: context.channel)
         )
+        metrics.observe(.stageDuration, "forward", since: forwardStarted)
         logger.debug(
             "agent answered",
             metadata: [

@@ -6,14 +6,31 @@ import PortcullisCore
 
 /// Outermost middleware: every response carries `x-amzn-RequestId`, and every failure leaves in the AgentCore
 /// error envelope with a deliberate status, never an accidental 500 with Hummingbird's body.
+///
+/// It also counts every answer (`portcullis_requests_total`, `portcullis_request_duration_seconds`) by its route
+/// pattern, never the raw path, so the labels stay a fixed set.
 struct EnvelopeMiddleware: RouterMiddleware {
     typealias Context = GatewayRequestContext
+
+    let metrics: GatewayMetrics
 
     func handle(
         _ request: Request,
         context: GatewayRequestContext,
         next: (Request, GatewayRequestContext) async throws -> Response
     ) async throws -> Response {
+        let response = await answer(request, context: context, next: next)
+        let route = context.endpointPath ?? "unmatched"
+        metrics.increment(.requests, route, context.observation.agentRuntimeId, String(response.status.code))
+        metrics.observe(.requestDuration, route, since: context.arrivedAt)
+        return response
+    }
+
+    private func answer(
+        _ request: Request,
+        context: GatewayRequestContext,
+        next: (Request, GatewayRequestContext) async throws -> Response
+    ) async -> Response {
         do {
             var response = try await next(request, context)
             response.headers[.amznRequestId] = context.requestId

@@ -9,6 +9,9 @@ public struct GatewayRequestContext: RequestContext {
     public let channel: any Channel
     /// The id returned as `x-amzn-RequestId` and sent to agents as the runtime request id.
     public let requestId: String
+    /// When the request arrived, for the request-duration metric.
+    let arrivedAt = ContinuousClock.now
+    let observation = RequestObservation()
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)

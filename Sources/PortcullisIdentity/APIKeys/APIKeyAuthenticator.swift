@@ -74,7 +74,7 @@ public final class APIKeyAuthenticator: InboundAuthenticator {
 
     private func record(id: String, now: Date) async throws(AuthenticationError) -> APIKeyRecord? {
         do {
-            return try await cache.record(id: id, now: now) { try await store.apiKey(id: id) }
+            return try await cache.record(id: id, now: now) { [store] in try await store.apiKey(id: id) }
         } catch {
             // Fail closed: without the store there is no way to know the key is still valid.
             logger.error("API key lookup failed", metadata: ["error": "\(error)"])

@@ -109,7 +109,7 @@ public final class SigV4Authenticator: InboundAuthenticator {
     private func record(id: String, now: Date) async throws(AuthenticationError) -> AccessKeyRecord? {
         guard AccessKeyFormat.isKeyId(id) else { return nil }
         do {
-            return try await cache.record(id: id, now: now) { try await store.accessKey(id: id) }
+            return try await cache.record(id: id, now: now) { [store] in try await store.accessKey(id: id) }
         } catch {
             logger.error("access key lookup failed", metadata: ["error": "\(error)"])
             throw AuthenticationError(.unknownAccessKey, "the store did not answer")

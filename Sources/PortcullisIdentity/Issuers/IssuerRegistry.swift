@@ -19,13 +19,18 @@ public final class IssuerRegistry: Sendable {
     public let maxTokenBytes: Int
     private let http: IdentityHTTPClient
     private let clock: any WallClock
+    private let metrics: GatewayMetrics
     private let logger: Logger
     private let state: Mutex<State>
 
-    public init(configuration: AuthConfiguration, http: IdentityHTTPClient, clock: any WallClock = SystemWallClock(), logger: Logger) {
+    public init(
+        configuration: AuthConfiguration, http: IdentityHTTPClient, clock: any WallClock = SystemWallClock(), metrics: GatewayMetrics = GatewayMetrics(),
+        logger: Logger
+    ) {
         self.configuration = configuration
         self.http = http
         self.clock = clock
+        self.metrics = metrics
         self.logger = logger
         self.maxTokenBytes = max(16 * 1024, configuration.issuers.map(\.maxTokenBytes).max() ?? 0)
         let issuers = configuration.issuers.map {
@@ -35,6 +40,7 @@ public final class IssuerRegistry: Sendable {
                 http: http,
                 clock: clock,
                 allowInsecureURLs: configuration.allowInsecureIssuerURLs,
+                metrics: metrics,
                 logger: logger
             )
         }
@@ -85,6 +91,7 @@ public final class IssuerRegistry: Sendable {
                 http: http,
                 clock: clock,
                 allowInsecureURLs: configuration.allowInsecureIssuerURLs,
+                metrics: metrics,
                 logger: logger
             )
             state.issuers.append(issuer)

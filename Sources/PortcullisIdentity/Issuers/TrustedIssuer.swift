@@ -53,6 +53,7 @@ public final class TrustedIssuer: Sendable {
     private let http: IdentityHTTPClient
     private let clock: any WallClock
     private let allowInsecureURLs: Bool
+    private let metrics: GatewayMetrics
     private let logger: Logger
     private let state: Mutex<State>
 
@@ -62,8 +63,10 @@ public final class TrustedIssuer: Sendable {
         http: IdentityHTTPClient,
         clock: any WallClock,
         allowInsecureURLs: Bool,
+        metrics: GatewayMetrics,
         logger: Logger
     ) {
+        self.metrics = metrics
         self.configuration = configuration
         self.origin = origin
         let profile = configuration.profile.profile
@@ -111,10 +114,18 @@ public final class TrustedIssuer: Sendable {
             // A fetch already under way is joined rather than counted against the cooldown.
             return (nil, state.refreshing || state.schedule.admitUnknownKeyFetch(at: now))
         }
-        if let known { return known }
-        guard mayFetch else { return nil }
+        if let known {
+            metrics.increment(.signingKeyLookups, "hit")
+            return known
+        }
+        guard mayFetch else {
+            metrics.increment(.signingKeyLookups, "unknown")
+            return nil
+        }
         await refresh()
-        return state.withLock { $0.keys[keyId] }
+        let fetched = state.withLock { $0.keys[keyId] }
+        metrics.increment(.signingKeyLookups, fetched == nil ? "unknown" : "miss")
+        return fetched
     }
 
     /// Lets a token from a provider whose discovery has not answered yet trigger one attempt per cooldown.
@@ -161,6 +172,11 @@ public final class TrustedIssuer: Sendable {
             return
         }
         let outcome = await fetch()
+        if case .success = outcome {
+            metrics.increment(.jwksFetches, configuration.name, "success")
+        } else {
+            metrics.increment(.jwksFetches, configuration.name, "failure")
+        }
         let now = clock.now()
         let waiters = state.withLock { state in
             state.keySetFetches += 1

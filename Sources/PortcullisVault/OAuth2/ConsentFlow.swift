@@ -159,11 +159,14 @@ public struct ConsentFlow: Sendable {
             throw CallbackError(status: 500, message: "The sign-in cannot be completed")
         }
         let response: VendorTokenResponse
-        do throws(VendorTokenError) {
-            response = try await self.client.exchange(
+        switch await tokens.vendorAnswer(client.profile, { () async throws(VendorTokenError) in
+            try await self.client.exchange(
                 code: code, verifier: verifier, redirectURI: callbackURL, registration: client.registration, secret: secret, profile: client.profile
             )
-        } catch {
+        }) {
+        case .success(let answer):
+            response = answer
+        case .failure(let error):
             logger.warning("a consent's code exchange failed", metadata: ["provider": "\(client.providerName)", "reason": "\(error.code)"])
             await fail(consuming, "exchange:" + error.code)
             throw CallbackError(status: 502, message: "\(client.providerName) did not issue a token (\(error.code))")

@@ -60,7 +60,7 @@ extension OAuth2Tokens {
                 throw error
             }
             let entry = try await storing { try await self.store.beginRefresh(tokenId: tokenId, owner: self.owner, consumedRefreshHash: nil, at: self.clock.now()) }
-            switch await vendorAnswer({ () async throws(VendorTokenError) in
+            switch await vendorAnswer(client.profile, { () async throws(VendorTokenError) in
                 try await self.client.clientCredentials(
                     scopes: request.scopes, resources: request.resources, audiences: request.audiences, registration: client.registration,
                     secret: secret, profile: client.profile

@@ -89,7 +89,7 @@ extension OAuth2Tokens {
                 await release(tokenId)
                 continue
             }
-            switch await vendorAnswer({ () async throws(VendorTokenError) in
+            switch await vendorAnswer(client.profile, { () async throws(VendorTokenError) in
                 try await self.client.refresh(refreshToken, registration: client.registration, secret: secret, profile: client.profile)
             }) {
             case .success(let response):

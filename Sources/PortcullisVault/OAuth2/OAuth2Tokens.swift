@@ -31,6 +31,7 @@ public final class OAuth2Tokens: Sendable {
     let keyRing: KeyRing
     let client: VendorTokenClient
     let clock: any WallClock
+    let metrics: GatewayMetrics
     let logger: Logger
     /// Names this process in leases and the journal.
     let owner = "gateway-" + SecureRandom.base32(12)
@@ -47,7 +48,8 @@ public final class OAuth2Tokens: Sendable {
     let servedRows = CredentialRecordCache<VaultToken>(lifetime: 1)
 
     public init(
-        store: any VaultTokenStore, keyRing: KeyRing, client: VendorTokenClient = VendorTokenClient(), clock: any WallClock, logger: Logger,
+        store: any VaultTokenStore, keyRing: KeyRing, client: VendorTokenClient = VendorTokenClient(), clock: any WallClock,
+        metrics: GatewayMetrics = GatewayMetrics(), logger: Logger,
         pollInterval: Duration = .milliseconds(100), leaseSeconds: TimeInterval = OAuth2Tokens.defaultLeaseSeconds, faults: VaultFaultPoints = .none,
         retry: RefreshRetry = RefreshRetry()
     ) {
@@ -56,6 +58,7 @@ public final class OAuth2Tokens: Sendable {
         self.keyRing = keyRing
         self.client = client
         self.clock = clock
+        self.metrics = metrics
         self.logger = logger
         self.pollInterval = pollInterval
         self.leaseSeconds = leaseSeconds
@@ -195,11 +198,14 @@ public final class OAuth2Tokens: Sendable {
 
     /// A vendor call as a value: the caller, still under its lease and journal entry, decides what each outcome means.
     func vendorAnswer(
-        _ call: () async throws(VendorTokenError) -> VendorTokenResponse
+        _ profile: OAuth2VendorProfile, _ call: () async throws(VendorTokenError) -> VendorTokenResponse
     ) async -> Result<VendorTokenResponse, VendorTokenError> {
         do throws(VendorTokenError) {
-            return .success(try await call())
+            let response = try await call()
+            metrics.increment(.vaultRefreshes, profile.vendor, "success")
+            return .success(response)
         } catch {
+            metrics.increment(.vaultRefreshes, profile.vendor, error.kind.rawValue)
             return .failure(error)
         }
     }

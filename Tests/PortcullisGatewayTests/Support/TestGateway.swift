@@ -46,6 +46,7 @@ struct TestGateway: Sendable {
     /// Starts a gateway for the duration of `body`.
     static func run<T: Sendable>(
         clock: any WallClock = SystemWallClock(),
+        environment: @escaping @Sendable () -> [String: String] = { ProcessInfo.processInfo.environment },
         configure: (inout GatewayConfiguration) -> Void = { _ in },
         _ body: (TestGateway) async throws -> T
     ) async throws -> T {
@@ -61,7 +62,7 @@ struct TestGateway: Sendable {
         configure(&configuration)
         // Every test gateway has a key ring in its data directory, as `portcullis dev` does.
         try KeyRing.generateKey(in: configuration.keyRing.resolvedDirectory(store: configuration.store))
-        let gateway = try await Gateway(configuration: configuration, logger: testLogger, clock: clock)
+        let gateway = try await Gateway(configuration: configuration, logger: testLogger, clock: clock, environment: environment)
         let admin = try await gateway.apiKeys.issue(name: "admin", agents: ["*"], administrator: true, expiresAt: nil)
         let invoker = try await gateway.apiKeys.issue(name: "invoker", agents: ["*"], administrator: false, expiresAt: nil)
         return try await withRunningApplication({ try gateway.makeApplication(onServerRunning: $0) }) { port in
