@@ -68,7 +68,7 @@ public enum GatewayMetric: String, Sendable, CaseIterable {
         case .signingKeyLookups: return "Signing-key lookups for incoming tokens: hit (a cached key), miss (the key set was fetched again), unknown (not even after a fetch)."
         case .sessionsActive: return "Runtime sessions running now."
         case .sessionsStarted: return "Runtime sessions started (cold starts)."
-        case .sessionsEnded: return "Runtime sessions ended, by reason (idle, maxLifetime, stopped, exited, runtimeDeleted, shutdown, failed)."
+        case .sessionsEnded: return "Runtime sessions ended, by reason (idle, maxLifetime, stopped, exited, runtimeDeleted, shutdown)."
         case .sessionStartDuration: return "Start time of a sandboxed session, from its first call to a sandbox that answers: cold (started for it) or pooled (taken ready from the pool)."
         case .sandboxCPUSeconds: return "CPU seconds used by sessions' sandboxes."
         case .sandboxMemoryGBSeconds: return "Memory used by sessions' sandboxes over time, in GB-seconds (as usage metering counts it)."

@@ -12,8 +12,9 @@ public final class GatewayMetrics: Sendable {
     public static let overflowLabel = "other"
 
     private let registry = PrometheusCollectorRegistry()
-    private let series = Mutex<[SeriesKey: Series]>([:])
-    private let seriesCounts = Mutex<[GatewayMetric: Int]>([:])
+    /// The series made so far (overflowing label sets are not kept: they share their metric's `other` series),
+    /// and how many each metric has.
+    private let state = Mutex<(series: [SeriesKey: Series], counts: [GatewayMetric: Int])>(([:], [:]))
 
     public init() {}
 
@@ -23,22 +24,10 @@ public final class GatewayMetrics: Sendable {
         counter.increment(by: amount)
     }
 
-    /// Sets a gauge.
-    public func set(_ metric: GatewayMetric, _ labels: String..., to value: Double) {
-        guard case .gauge(let gauge) = handle(metric, labels) else { preconditionFailure("\(metric.rawValue) is not a gauge") }
-        gauge.set(to: value)
-    }
-
     /// Moves a gauge by `amount` (negative to lower it).
     public func adjust(_ metric: GatewayMetric, _ labels: String..., by amount: Double) {
         guard case .gauge(let gauge) = handle(metric, labels) else { preconditionFailure("\(metric.rawValue) is not a gauge") }
         gauge.increment(by: amount)
-    }
-
-    /// Records one observation of a histogram, in seconds.
-    public func observe(_ metric: GatewayMetric, _ labels: String..., seconds: Double) {
-        guard case .histogram(let histogram) = handle(metric, labels) else { preconditionFailure("\(metric.rawValue) is not a histogram") }
-        histogram.record(seconds)
     }
 
     /// Records the time since `start` (a `ContinuousClock` instant) in a histogram.
@@ -68,19 +57,18 @@ public final class GatewayMetrics: Sendable {
     }
 
     private func handle(_ metric: GatewayMetric, _ values: [String]) -> Series {
-        precondition(values.count == metric.labelNames.count, "\(metric.rawValue) takes the labels \(metric.labelNames)")
-        let key = SeriesKey(metric: metric, labels: values)
-        if let existing = series.withLock({ $0[key] }) { return existing }
-        let admitted = seriesCounts.withLock { counts -> Bool in
-            guard counts[metric, default: 0] < Self.maxSeriesPerMetric else { return false }
-            counts[metric, default: 0] += 1
-            return true
-        }
-        let labels = admitted ? values : values.map { _ in Self.overflowLabel }
-        let created = make(metric, Array(zip(metric.labelNames, labels)))
-        return series.withLock { table in
-            if let raced = table[key] { return raced }
-            table[key] = created
+        // A wrong label count is a programming error the tests catch; the hot path does not pay for the check.
+        assert(values.count == metric.labelNames.count, "\(metric.rawValue) takes the labels \(metric.labelNames)")
+        return state.withLock { state in
+            var key = SeriesKey(metric: metric, labels: values)
+            if let existing = state.series[key] { return existing }
+            if state.counts[metric, default: 0] >= Self.maxSeriesPerMetric {
+                key.labels = values.map { _ in Self.overflowLabel }
+                if let overflow = state.series[key] { return overflow }
+            }
+            let created = make(metric, Array(zip(metric.labelNames, key.labels)))
+            state.series[key] = created
+            state.counts[metric, default: 0] += 1
             return created
         }
     }

@@ -37,10 +37,7 @@ final class AuditLog: Sendable {
     }
 
     private func count(_ event: AuditEvent) {
-        func detail(_ name: String) -> String {
-            if case .string(let value)? = event.details[name] { return value }
-            return ""
-        }
+        func detail(_ name: String) -> String { event.details[name]?.stringValue ?? "" }
         switch event.kind {
         case .authenticationFailed:
             metrics.increment(.authenticationFailures, detail("surface") == "admin" ? "control_plane" : "data_plane", detail("reason"))
