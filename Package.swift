@@ -37,6 +37,7 @@ let package = Package(
         .target(
             name: "PortcullisCore",
             dependencies: [
+                "CSandboxSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -184,7 +185,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CedarTests",
-            dependencies: ["Cedar"],
+            dependencies: ["Cedar", "PortcullisCore"],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -94,7 +94,7 @@ int pcs_listen_loopback(int netns_fd, uint16_t port, int backlog) {
 }
 
 int pcs_spawn(const char *path, char *const argv[], char *const envp[], const int *parent_fds, const int *child_fds,
-              int fd_count, pid_t *pid) {
+              int fd_count, const char *directory, pid_t *pid) {
     posix_spawn_file_actions_t actions;
     posix_spawnattr_t attributes;
     int result = posix_spawn_file_actions_init(&actions);
@@ -122,6 +122,7 @@ int pcs_spawn(const char *path, char *const argv[], char *const envp[], const in
     }
     if (lowest_unused < 3) lowest_unused = 3;
     if (result == 0) result = posix_spawn_file_actions_addclosefrom_np(&actions, lowest_unused);
+    if (result == 0 && directory != NULL) result = posix_spawn_file_actions_addchdir_np(&actions, directory);
     sigset_t all, none;
     sigfillset(&all);
     sigemptyset(&none);

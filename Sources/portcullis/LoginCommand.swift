@@ -170,12 +170,14 @@ struct LoginCommand: AsyncParsableCommand {
         let environment = ProcessInfo.processInfo.environment
         guard environment["DISPLAY"] != nil || environment["WAYLAND_DISPLAY"] != nil else { return }
         for opener in ["/usr/bin/xdg-open", "/usr/bin/open"] where FileManager.default.isExecutableFile(atPath: opener) {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: opener)
-            process.arguments = [url]
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try? process.run()
+            let devNull = open("/dev/null", O_RDWR | O_CLOEXEC)
+            guard devNull >= 0 else { return }
+            defer { close(devNull) }
+            guard
+                let process = try? ChildProcess(executable: opener, arguments: [url], environment: environment, descriptors: [0: devNull, 1: devNull, 2: devNull])
+            else { return }
+            // Reaped in the background: the opener hands the URL to the desktop and exits.
+            Task { _ = await process.exited() }
             return
         }
     }

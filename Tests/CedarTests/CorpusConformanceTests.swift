@@ -1,4 +1,5 @@
 import Foundation
+import PortcullisCore
 import Testing
 @testable import Cedar
 
@@ -14,13 +15,17 @@ struct CorpusConformanceTests {
         let marker = root.appendingPathComponent(".unpacked")
         if FileManager.default.fileExists(atPath: marker.path) { return root }
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
-        let tar = Process()
-        tar.executableURL = URL(fileURLWithPath: "/usr/bin/tar")
-        tar.arguments = ["-xzf", Conformance.dataRoot.appendingPathComponent("corpus-tests.tar.gz").path, "-C", root.path]
-        try tar.run()
-        tar.waitUntilExit()
-        guard tar.terminationStatus == 0 else {
-            throw CocoaError(.fileReadCorruptFile, userInfo: [NSLocalizedDescriptionKey: "tar exited with \(tar.terminationStatus)"])
+        let devNull = open("/dev/null", O_RDWR | O_CLOEXEC)
+        defer { close(devNull) }
+        let tar = try ChildProcess(
+            executable: "/usr/bin/tar",
+            arguments: ["-xzf", Conformance.dataRoot.appendingPathComponent("corpus-tests.tar.gz").path, "-C", root.path],
+            environment: ["PATH": "/usr/bin:/bin"],
+            descriptors: [0: devNull, 1: devNull, 2: devNull]
+        )
+        guard tar.waitForExit(timeout: .seconds(300)), let status = tar.poll(), status == 0 else {
+            tar.stop(grace: .zero)
+            throw CocoaError(.fileReadCorruptFile, userInfo: [NSLocalizedDescriptionKey: "tar did not unpack the corpus: \(tar.poll().map(ChildProcess.describe) ?? "still running")"])
         }
         try Data().write(to: marker)
         return root

@@ -143,22 +143,14 @@ struct CLITests {
         let binary = try #require(Self.binary)
         let directory = try TemporaryDirectory()
         defer { directory.cleanUp() }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
         // With sandboxes, dev also deploys the SDK example agents (their requirements from the test wheelhouse).
         let examples = canRunSandboxes && FileManager.default.fileExists(atPath: ExampleAgentTests.wheelhouse)
-        process.arguments = ["dev", "--listen", "127.0.0.1:0", "--data", directory.path + "/state", "--log-level", "warning"]
-            + (examples ? ["--wheels", ExampleAgentTests.wheelhouse] : ["--examples", ""])
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        defer {
-            if process.isRunning {
-                process.terminate()
-                process.waitUntilExit()
-            }
-        }
+        let process = try RunningProcess(
+            binary,
+            ["dev", "--listen", "127.0.0.1:0", "--data", directory.path + "/state", "--log-level", "warning"]
+                + (examples ? ["--wheels", ExampleAgentTests.wheelhouse] : ["--examples", ""])
+        )
+        defer { process.terminate() }
         let stateFile = directory.path + "/state/dev.json"
         let deadline = ContinuousClock.now + .seconds(examples ? 240 : 60)
         while !FileManager.default.fileExists(atPath: stateFile), ContinuousClock.now < deadline {
@@ -176,12 +168,7 @@ struct CLITests {
         #expect(permissions == 0o600, "dev.json holds a key")
 
         // Read the banner up to the curl command and run it exactly as printed.
-        var banner = ""
-        while !banner.contains("-d '{\"prompt\": \"hello\"}'") {
-            let chunk = output.fileHandleForReading.availableData
-            guard !chunk.isEmpty else { break }
-            banner += String(decoding: chunk, as: UTF8.self)
-        }
+        let banner = try await process.waitFor(#"(?s)(.*-d '\{"prompt": "hello"\}')"#)
         let lines = banner.components(separatedBy: "\n")
         let start = try #require(lines.firstIndex { $0.trimmingCharacters(in: .whitespaces).hasPrefix("curl ") })
         let command = lines[start...].prefix { !$0.isEmpty }.joined(separator: "\n")
@@ -212,9 +199,7 @@ struct CLITests {
             #expect(try TestGateway.json(card.output)["name"] as? String == "portcullis-a2a-example", "\(card.output)")
         }
 
-        process.terminate()
-        process.waitUntilExit()
-        #expect(process.terminationReason == .exit, "SIGTERM shuts the gateway down gracefully")
+        #expect(process.terminate() == 0, "SIGTERM shuts the gateway down gracefully: \(process.output.suffix(2000))")
     }
 
     @Test(

@@ -240,16 +240,11 @@ struct ConfigurationTests {
         defer { directory.cleanUp() }
         let certificate = directory.path + "/cert.pem"
         let key = directory.path + "/key.pem"
-        let openssl = Process()
-        openssl.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-        openssl.arguments = [
+        let openssl = try await ExternalProcess.run("/usr/bin/openssl", [
             "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", certificate, "-days", "1",
             "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-        ]
-        openssl.standardError = FileHandle.nullDevice
-        try openssl.run()
-        openssl.waitUntilExit()
-        try #require(openssl.terminationStatus == 0, "openssl must be installed")
+        ])
+        try #require(openssl.status == 0, "openssl must be installed: \(openssl.error)")
 
         try await withTestAgent({ $0.addRecordingInvocations($1) }) { agentURL, recorder in
             try await TestGateway.run(configure: { $0.server.tls = TLSFiles(certificateChain: certificate, privateKey: key) }) { gateway in

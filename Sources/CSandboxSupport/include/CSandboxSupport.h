@@ -15,10 +15,11 @@ int pcs_connect_loopback(int netns_fd, uint16_t port, int timeout_ms);
 int pcs_listen_loopback(int netns_fd, uint16_t port, int backlog);
 
 /// posix_spawn with only the listed descriptors: `child_fds[i]` in the child is `parent_fds[i]` of the caller; every
-/// other descriptor is closed. Signal dispositions and the mask are reset, and the child starts a new session.
-/// Returns 0 and sets `*pid`, or an errno value.
+/// other descriptor is closed (`closefrom`, so the cost does not grow with the caller's open descriptors). Signal
+/// dispositions and the mask are reset, the child starts a new session (its process group is its pid), and enters
+/// `directory` first unless it is NULL. Returns 0 and sets `*pid`, or an errno value.
 int pcs_spawn(const char *path, char *const argv[], char *const envp[], const int *parent_fds, const int *child_fds,
-              int fd_count, pid_t *pid);
+              int fd_count, const char *directory, pid_t *pid);
 
 /// `open(path, O_PATH | O_DIRECTORY | O_CLOEXEC)`: a handle on a directory that grants no access of its own.
 int pcs_open_directory_path(const char *path);

@@ -32,50 +32,42 @@ struct ToolProcess {
 
     func run() async throws(ArtifactError) -> Outcome {
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("portcullis-tool-\(SecureRandom.base32(10)).log").path
-        guard FileManager.default.createFile(atPath: output, contents: nil, attributes: [.posixPermissions: 0o600]),
-            let handle = FileHandle(forWritingAtPath: output)
-        else {
-            throw ArtifactError("cannot create a file for \(executable)'s output")
-        }
+        let log = open(output, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0o600)
+        guard log >= 0 else { throw ArtifactError("cannot create a file for \(executable)'s output") }
         defer {
-            try? handle.close()
+            close(log)
             try? FileManager.default.removeItem(atPath: output)
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.environment = environment
-        if let workingDirectory { process.currentDirectoryURL = URL(fileURLWithPath: workingDirectory) }
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = handle
-        process.standardError = handle
-        let exited = AsyncStream<Int32>.makeStream()
-        process.terminationHandler = { finished in
-            exited.continuation.yield(finished.terminationStatus)
-            exited.continuation.finish()
-        }
+        let devNull = open("/dev/null", O_RDONLY | O_CLOEXEC)
+        guard devNull >= 0 else { throw ArtifactError("cannot open /dev/null for \(executable)") }
+        defer { close(devNull) }
+        let process: ChildProcess
         do {
-            try process.run()
+            process = try ChildProcess(
+                executable: executable,
+                arguments: arguments,
+                environment: environment,
+                descriptors: [0: devNull, 1: log, 2: log],
+                workingDirectory: workingDirectory
+            )
         } catch {
-            throw ArtifactError("cannot run \(executable): \(error.localizedDescription)")
+            throw ArtifactError(error.description)
         }
-        let pid = process.processIdentifier
+        // The whole process group goes: pip and the unpackers start helpers of their own.
         let timeout = self.timeout
         let watchdog = Task { () -> Bool in
             do { try await Task.sleep(for: timeout) } catch { return false }
-            kill(pid, SIGKILL)
+            process.signalGroup(SIGKILL)
             return true
         }
         let status = await withTaskCancellationHandler {
-            var status: Int32 = -1
-            for await value in exited.stream { status = value }
-            return status
+            await process.exited()
         } onCancel: {
-            kill(pid, SIGKILL)
+            process.signalGroup(SIGKILL)
         }
         watchdog.cancel()
         let timedOut = await watchdog.value
-        return Outcome(exitStatus: status, timedOut: timedOut, outputTail: Self.tail(of: output, bytes: tailBytes))
+        return Outcome(exitStatus: ChildProcess.exitCode(status), timedOut: timedOut, outputTail: Self.tail(of: output, bytes: tailBytes))
     }
 
     private static func tail(of path: String, bytes: Int) -> String {

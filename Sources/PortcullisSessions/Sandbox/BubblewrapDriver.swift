@@ -2,6 +2,7 @@ import CSandboxSupport
 import Foundation
 import Glibc
 public import Logging
+import PortcullisCore
 
 /// Sandboxes made with bubblewrap: per session an unprivileged uid of its own, a fresh tmpfs root with `/usr` and
 /// the agent read-only, private pid, network (loopback only), ipc, uts, mount and user namespaces, the
@@ -131,7 +132,7 @@ public final class BubblewrapDriver: SandboxDriver {
     }
 
     private struct Started: Sendable {
-        var process: SpawnedProcess
+        var process: ChildProcess
         /// The sandbox's pid 1 (bubblewrap's child), reparented to the gateway when bubblewrap dies.
         var sandboxInit: pid_t
         var networkNamespace: Int32
@@ -167,11 +168,14 @@ public final class BubblewrapDriver: SandboxDriver {
         let devNull = open("/dev/null", O_RDONLY | O_CLOEXEC)
         guard devNull >= 0 else { throw SandboxError(.startFailed, "cannot open /dev/null") }
         opened.append(devNull)
-        var info = try DescriptorPipe()
-        let seccomp = try DescriptorPipe.holding(filter.program)
-        let passwd = try DescriptorPipe.holding(Array("agent:x:\(uid):\(uid):agent:\(SandboxLayout.homeDirectory):/usr/sbin/nologin\n".utf8))
-        let group = try DescriptorPipe.holding(Array("agent:x:\(uid):\n".utf8))
-        let hosts = try DescriptorPipe.holding(Array("127.0.0.1 localhost\n::1 localhost\n".utf8))
+        var info = try SandboxError.starting { () throws(SpawnError) in try DescriptorPipe() }
+        func holding(_ text: String) throws(SandboxError) -> DescriptorPipe {
+            try SandboxError.starting { () throws(SpawnError) in try DescriptorPipe.holding(Array(text.utf8)) }
+        }
+        let seccomp = try SandboxError.starting { () throws(SpawnError) in try DescriptorPipe.holding(filter.program) }
+        let passwd = try holding("agent:x:\(uid):\(uid):agent:\(SandboxLayout.homeDirectory):/usr/sbin/nologin\n")
+        let group = try holding("agent:x:\(uid):\n")
+        let hosts = try holding("127.0.0.1 localhost\n::1 localhost\n")
         var descriptors: [Int32: Int32] = [
             0: devNull, 1: log, 2: log,
             ChildDescriptor.info: info.writeEnd,
@@ -203,7 +207,9 @@ public final class BubblewrapDriver: SandboxDriver {
             ["-c", joinScript, "portcullis-sandbox", String(files.count)] + files
             + [configuration.setpriv, "--reuid=\(uid)", "--regid=\(uid)", "--clear-groups", "--no-new-privs", "--", configuration.bubblewrap]
             + arguments
-        let process = try SpawnedProcess(executable: "/bin/sh", arguments: wrapper, environment: ["PATH": "/usr/bin:/bin"], descriptors: descriptors)
+        let process = try SandboxError.starting { () throws(SpawnError) in
+            try ChildProcess(executable: "/bin/sh", arguments: wrapper, environment: ["PATH": "/usr/bin:/bin"], descriptors: descriptors)
+        }
         info.closeWriteEnd()
         do throws(SandboxError) {
             let childPid = try Self.readChildPid(from: info.readEnd, process: process, logPath: logPath)
@@ -298,7 +304,7 @@ public final class BubblewrapDriver: SandboxDriver {
     }
 
     /// The pid of the sandbox's first process, from bwrap's `--info-fd` JSON.
-    private static func readChildPid(from fd: Int32, process: SpawnedProcess, logPath: String) throws(SandboxError) -> pid_t {
+    private static func readChildPid(from fd: Int32, process: ChildProcess, logPath: String) throws(SandboxError) -> pid_t {
         var collected: [UInt8] = []
         let deadline = ContinuousClock.now + .seconds(10)
         var buffer = [UInt8](repeating: 0, count: 4096)

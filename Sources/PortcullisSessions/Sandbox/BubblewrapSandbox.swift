@@ -1,12 +1,13 @@
 import CSandboxSupport
 import Foundation
 import Glibc
+import PortcullisCore
 import Synchronization
 
 /// A running bubblewrap sandbox: its process, network namespace, cgroups and uid, until ``destroy()``.
 final class BubblewrapSandbox: Sandbox {
     let id: String
-    let process: SpawnedProcess
+    let process: ChildProcess
     let sandboxInit: pid_t
     let cgroup: SessionCgroup
     let logPath: String
@@ -22,7 +23,7 @@ final class BubblewrapSandbox: Sandbox {
 
     init(
         id: String,
-        process: SpawnedProcess,
+        process: ChildProcess,
         sandboxInit: pid_t,
         networkNamespace: Int32,
         cgroup: SessionCgroup,

@@ -2,6 +2,7 @@ import CSandboxSupport
 import Foundation
 import Glibc
 public import Logging
+import PortcullisCore
 import Synchronization
 
 /// **No isolation.** Runs each session's agent as a plain process on the host, for development on machines without
@@ -100,7 +101,9 @@ public final class ProcessDriver: SandboxDriver {
         let privileges = runAsNobody ? [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", "--no-new-privs", "--"] : []
         // The shell enters the working directory, then becomes the agent (a session leader: see pcs_spawn).
         let wrapper = ["-c", #"cd "$1" && shift && exec "$@""#, "portcullis-process", work] + privileges + command
-        let process = try SpawnedProcess(executable: "/bin/sh", arguments: wrapper, environment: environment, descriptors: [0: devNull, 1: log, 2: log])
+        let process = try SandboxError.starting { () throws(SpawnError) in
+            try ChildProcess(executable: "/bin/sh", arguments: wrapper, environment: environment, descriptors: [0: devNull, 1: log, 2: log])
+        }
         return ProcessSandbox(id: specification.id, process: process, directory: directory, logPath: logPath) { [self] in
             portsInUse.withLock { _ = $0.remove(port) }
         }
@@ -129,13 +132,13 @@ public final class ProcessDriver: SandboxDriver {
 /// One agent process of the ``ProcessDriver``.
 final class ProcessSandbox: Sandbox {
     let id: String
-    let process: SpawnedProcess
+    let process: ChildProcess
     let directory: String
     let logPath: String
     private let released: @Sendable () -> Void
     private let final = Mutex<SandboxUsage?>(nil)
 
-    init(id: String, process: SpawnedProcess, directory: String, logPath: String, released: @escaping @Sendable () -> Void) {
+    init(id: String, process: ChildProcess, directory: String, logPath: String, released: @escaping @Sendable () -> Void) {
         self.id = id
         self.process = process
         self.directory = directory

@@ -1,3 +1,5 @@
+import PortcullisCore
+
 /// Runs agents, one isolated environment per runtime session. The session manager, metering and the gateway see
 /// only this interface; bubblewrap is the implementation on Linux, a microVM or Kubernetes driver another.
 public protocol SandboxDriver: Sendable {
@@ -153,4 +155,13 @@ public struct SandboxError: Error, Sendable, CustomStringConvertible {
     }
 
     public var description: String { message }
+
+    /// Runs one step of starting a sandbox's process (a pipe, the spawn), its failure reported as `startFailed`.
+    static func starting<Value: ~Copyable>(_ step: () throws(SpawnError) -> Value) throws(SandboxError) -> Value {
+        do {
+            return try step()
+        } catch {
+            throw SandboxError(.startFailed, error.description)
+        }
+    }
 }

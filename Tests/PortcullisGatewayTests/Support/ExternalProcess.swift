@@ -1,50 +1,34 @@
-import Dispatch
 import Foundation
-import Synchronization
+import PortcullisCore
 
 /// Runs a program to completion, collecting its output.
 struct ExternalProcess {
     struct Result {
+        /// The exit code, or 128 + the signal that ended it.
         var status: Int32
         var output: String
         var error: String
     }
 
-    /// Runs `executable` and waits for it without blocking a Swift concurrency thread: the pipes are drained and
-    /// the exit awaited on Dispatch threads, so servers running in the same test process keep answering the child
-    /// (two blocking waits would take both cooperative threads of this machine).
+    /// Runs `executable` with this process's environment plus `environment` and waits for it without blocking a
+    /// thread. Output goes to files, not pipes: nothing has to drain them, and a daemon the child leaves behind
+    /// holding them open cannot keep the wait from ending.
     static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:], directory: String? = nil) async throws -> Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
-        let output = Pipe()
-        let error = Pipe()
-        process.standardOutput = output
-        process.standardError = error
-        try process.run()
-        // Both pipes are drained at once so a chatty child cannot block on a full pipe.
-        async let outputData = readAll(output.fileHandleForReading)
-        async let errorData = readAll(error.fileHandleForReading)
-        let (outputBytes, errorBytes) = await (outputData, errorData)
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            DispatchQueue.global().async {
-                process.waitUntilExit()
-                continuation.resume()
-            }
-        }
-        return Result(
-            status: process.terminationStatus,
-            output: String(decoding: outputBytes, as: UTF8.self),
-            error: String(decoding: errorBytes, as: UTF8.self)
+        let output = try CapturedOutput()
+        let error = try CapturedOutput()
+        let process = try ChildProcess(
+            executable: executable,
+            arguments: arguments,
+            environment: ProcessInfo.processInfo.environment.merging(environment) { $1 },
+            descriptors: [0: try CapturedOutput.nullDevice(), 1: output.descriptor, 2: error.descriptor],
+            workingDirectory: directory
         )
-    }
-
-    private static func readAll(_ handle: FileHandle) async -> Data {
-        await withCheckedContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(returning: handle.readDataToEndOfFile()) }
+        let status = await withTaskCancellationHandler {
+            await process.exited()
+        } onCancel: {
+            process.signalGroup(SIGKILL)
         }
+        return Result(status: ChildProcess.exitCode(status), output: output.contents, error: error.contents)
     }
 
     /// The `portcullis` executable built next to the test bundle.
@@ -65,33 +49,29 @@ struct ExternalProcess {
 }
 
 /// A program running beside the test, its output collected as it comes, so a test can act on what it prints.
+/// Killed (with its process group) when the test lets go of it.
 final class RunningProcess: Sendable {
-    private let process: Process
-    private let collected = Mutex("")
+    private let process: ChildProcess
+    private let log: CapturedOutput
 
     init(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        self.process = process
-        output.fileHandleForReading.readabilityHandler = { [self] handle in
-            let data = handle.availableData
-            if data.isEmpty {
-                handle.readabilityHandler = nil
-            } else {
-                self.collected.withLock { $0 += String(decoding: data, as: UTF8.self) }
-            }
-        }
-        try process.run()
+        log = try CapturedOutput()
+        process = try ChildProcess(
+            executable: executable,
+            arguments: arguments,
+            environment: ProcessInfo.processInfo.environment.merging(environment) { $1 },
+            descriptors: [0: try CapturedOutput.nullDevice(), 1: log.descriptor, 2: log.descriptor]
+        )
     }
 
-    var output: String { collected.withLock { $0 } }
+    deinit {
+        process.stop(grace: .zero)
+    }
 
-    var processIdentifier: Int32 { process.processIdentifier }
+    /// Everything it wrote to stdout and stderr so far.
+    var output: String { log.contents }
+
+    var processIdentifier: Int32 { process.pid }
 
     /// Waits until the output matches `pattern` (a regular expression with one capture group); returns the capture.
     func waitFor(_ pattern: String, timeout: Duration = .seconds(30)) async throws -> String {
@@ -107,25 +87,52 @@ final class RunningProcess: Sendable {
         throw TestFailure("no output matching \(pattern) within \(timeout): \(output)")
     }
 
-    /// Waits for the program to exit; returns its status.
+    /// Waits for the program to exit; returns its exit code (128 + signal if a signal ended it).
     func exitStatus(timeout: Duration = .seconds(60)) async throws -> Int32 {
         let deadline = ContinuousClock.now + timeout
-        while process.isRunning {
+        while true {
+            if let status = process.poll() { return ChildProcess.exitCode(status) }
             guard ContinuousClock.now < deadline else {
-                process.terminate()
+                process.stop()
                 throw TestFailure("still running after \(timeout): \(output)")
             }
             try await Task.sleep(for: .milliseconds(50))
         }
-        return process.terminationStatus
     }
 
-    /// SIGTERM, then SIGKILL if it is still running 2 s later (moto's server does not always stop on SIGTERM).
-    func terminate() {
-        guard process.isRunning else { return }
-        process.terminate()
-        let deadline = Date().addingTimeInterval(2)
-        while process.isRunning, Date() < deadline { usleep(20_000) }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    /// SIGTERM to its process group, then SIGKILL if it is still running 2 s later (moto's server does not always
+    /// stop on SIGTERM). Returns its exit code (128 + signal if a signal ended it).
+    @discardableResult
+    func terminate() -> Int32? {
+        process.stop().map(ChildProcess.exitCode)
     }
+}
+
+/// A file a child writes its output to, read back whenever asked; removed when let go of.
+final class CapturedOutput: Sendable {
+    let descriptor: Int32
+    private let path: String
+
+    init() throws {
+        path = FileManager.default.temporaryDirectory.appendingPathComponent("portcullis-test-output-\(UUID().uuidString)").path
+        descriptor = open(path, O_RDWR | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { throw TestFailure("cannot create \(path): \(String(cString: strerror(errno)))") }
+    }
+
+    deinit {
+        close(descriptor)
+        unlink(path)
+    }
+
+    var contents: String {
+        FileManager.default.contents(atPath: path).map { String(decoding: $0, as: UTF8.self) } ?? ""
+    }
+
+    /// `/dev/null` for a child's stdin, opened once for the whole run.
+    static func nullDevice() throws -> Int32 {
+        guard sharedNullDevice >= 0 else { throw TestFailure("cannot open /dev/null") }
+        return sharedNullDevice
+    }
+
+    private static let sharedNullDevice = open("/dev/null", O_RDWR | O_CLOEXEC)
 }
