@@ -62,6 +62,10 @@ public struct Gateway: Sendable {
     let vault: VaultDataPlane
     /// What `/metrics` on the metrics listener shows (`metrics.listen`); recorded whether or not it is served.
     public let metrics: GatewayMetrics
+    /// The spans exported over OTLP/HTTP (`tracing.endpoint`); `off` without one.
+    let tracing: GatewayTracing
+    /// The sessions in sandboxes and their invocations in flight, for the spans agents send and their vault calls.
+    let traceIndex: SandboxTraceIndex
     let logger: Logger
 
     /// Opens the store and brings the declared agents up to date.
@@ -76,6 +80,8 @@ public struct Gateway: Sendable {
         self.logger = logger
         let metrics = GatewayMetrics()
         self.metrics = metrics
+        let tracing = try GatewayTracing.make(configuration.tracing, logger: logger)
+        self.tracing = tracing
         self.store = try SQLiteStore(path: try configuration.store.sqlitePath(), logger: logger)
         do {
             self.policies = try PolicyDirectory(path: configuration.policies.directory, now: clock.now())
@@ -162,17 +168,21 @@ public struct Gateway: Sendable {
             workloadLookups: CredentialRecordCache(lifetime: 2)
         )
         self.vault = vault
-        let artifacts = AgentArtifacts(
+        var artifacts = AgentArtifacts(
             root: dataDirectory + "/artifacts",
             layers: configuration.artifacts.layerDirectory ?? dataDirectory + "/layers",
             sandbox: configuration.sandbox,
             names: configuration.resources,
             advertisedURL: advertisedURL
         )
+        artifacts.agentSpanReceiver = tracing.isEnabled && configuration.tracing.agentReceiver
         self.resolver = RuntimeResolver(store: store, names: configuration.resources, artifacts: artifacts, logger: logger)
-        let endpointRoutes = SandboxEndpointRoutes(vault: vault)
+        let traceIndex = SandboxTraceIndex()
+        self.traceIndex = traceIndex
+        let endpointRoutes = SandboxEndpointRoutes(vault: vault, tracing: tracing, traces: traceIndex, exporter: AgentSpanExporter.make(configuration.tracing, logger: logger))
         self.sessions = await Self.makeSessions(
-            configuration, artifacts: artifacts, recorder: StoreSessionRecorder(store: store, audit: audit, metrics: metrics, logger: logger),
+            configuration, artifacts: artifacts,
+            recorder: StoreSessionRecorder(store: store, audit: audit, metrics: metrics, traces: traceIndex, logger: logger),
             endpoint: { await endpointRoutes.handle($0) }, clock: clock, logger: logger
         )
         self.deployer = AgentDeployer(
@@ -314,7 +324,7 @@ public struct Gateway: Sendable {
         )
 
         let router = Router(context: GatewayRequestContext.self)
-        router.middlewares.add(EnvelopeMiddleware(metrics: metrics))
+        router.middlewares.add(EnvelopeMiddleware(metrics: metrics, tracing: tracing))
         HealthController(store: store, policies: policies).register(on: router)
         ProtectedResourceController(resolver: resolver, issuers: issuers, names: configuration.resources, baseURL: baseURL).register(on: router)
         SignInController(
@@ -340,6 +350,8 @@ public struct Gateway: Sendable {
             workloadTokens: workloadTokens,
             clock: clock,
             metrics: metrics,
+            tracing: tracing,
+            traceIndex: traceIndex,
             logger: logger
         ).register(on: router)
         let administrators = AdministratorGate(
@@ -473,6 +485,11 @@ public struct Gateway: Sendable {
         }
         if let listen = configuration.metrics.listen {
             services.append(MetricsListener.application(address: listen, metrics: metrics, logger: logger))
+        }
+        if let exporter = tracing.service {
+            // First in, last out: services stop in reverse order, so the spans of everything else's shutdown still
+            // go out before the exporter's final flush.
+            services.insert(exporter, at: 0)
         }
         return Application(
             router: router,

@@ -64,7 +64,7 @@ public final class SandboxSessions: Sendable {
     public struct Lease: Sendable {
         public let runtimeId: String
         public let sessionId: String
-        public let isNew: Bool
+        public let acquisition: SessionAcquisition
         public let sandbox: any Sandbox
         public let port: Int
     }
@@ -253,11 +253,11 @@ public final class SandboxSessions: Sendable {
         }
         switch step {
         case .use(let sandbox, let port):
-            return Lease(runtimeId: agent.runtimeId, sessionId: sessionId, isNew: false, sandbox: sandbox, port: port)
+            return Lease(runtimeId: agent.runtimeId, sessionId: sessionId, acquisition: .reused, sandbox: sandbox, port: port)
         case .wait(let gate, let port):
             switch await gate.wait() {
             case .success(let sandbox):
-                return Lease(runtimeId: agent.runtimeId, sessionId: sessionId, isNew: false, sandbox: sandbox, port: port)
+                return Lease(runtimeId: agent.runtimeId, sessionId: sessionId, acquisition: .joinedStart, sandbox: sandbox, port: port)
             case .failure(let error):
                 throw error
             }
@@ -265,8 +265,10 @@ public final class SandboxSessions: Sendable {
             if let (entry, sandbox) = ended { await end(entry, sandbox, key: key, reason: .maxLifetime) }
             var result: Result<any Sandbox, AgentCoreError>
             let startedAt = ContinuousClock.now
+            var acquisition = SessionAcquisition.cold
             if let pooled = pool.take(agent) {
                 result = .success(pooled)
+                acquisition = .pooled
                 metrics.observe(.sessionStartDuration, driver.name, "pooled", since: startedAt)
             } else {
                 result = await starter.start(agent, sessionId: sessionId)
@@ -296,7 +298,7 @@ public final class SandboxSessions: Sendable {
             }
             gate.finish(result)
             let sandbox = try result.get()
-            return Lease(runtimeId: agent.runtimeId, sessionId: sessionId, isNew: true, sandbox: sandbox, port: agent.port)
+            return Lease(runtimeId: agent.runtimeId, sessionId: sessionId, acquisition: acquisition, sandbox: sandbox, port: agent.port)
         }
     }
 

@@ -13,8 +13,9 @@ public final class SessionDirectory: Sendable {
     public struct Lease: Sendable {
         public let runtimeId: String
         public let sessionId: String
-        /// `true` when this invocation started the session.
-        public let isNew: Bool
+        /// `opened` when this invocation started the session, else `reused`.
+        public let acquisition: SessionAcquisition
+        public var isNew: Bool { acquisition.isNew }
     }
 
     struct Key: Hashable {
@@ -72,7 +73,7 @@ public final class SessionDirectory: Sendable {
             }
             return true
         }
-        return Lease(runtimeId: runtimeId, sessionId: sessionId, isNew: isNew)
+        return Lease(runtimeId: runtimeId, sessionId: sessionId, acquisition: isNew ? .opened : .reused)
     }
 
     /// Ends an invocation: the idle clock starts again from now.

@@ -15,6 +15,7 @@ public struct GatewayConfiguration: Sendable, Equatable, Decodable {
     public var logging: LoggingConfiguration
     public var audit: AuditConfiguration
     public var metrics: MetricsConfiguration
+    public var tracing: TracingConfiguration
     public var vault: VaultConfiguration
     public var agents: [DeclaredAgent]
     /// Set only by `portcullis dev`; never read from a file.
@@ -35,6 +36,7 @@ public struct GatewayConfiguration: Sendable, Equatable, Decodable {
         logging: LoggingConfiguration = LoggingConfiguration(),
         audit: AuditConfiguration = AuditConfiguration(),
         metrics: MetricsConfiguration = MetricsConfiguration(),
+        tracing: TracingConfiguration = TracingConfiguration(),
         vault: VaultConfiguration = VaultConfiguration(),
         agents: [DeclaredAgent] = [],
         development: DevelopmentSettings? = nil
@@ -53,6 +55,7 @@ public struct GatewayConfiguration: Sendable, Equatable, Decodable {
         self.logging = logging
         self.audit = audit
         self.metrics = metrics
+        self.tracing = tracing
         self.vault = vault
         self.agents = agents
         self.development = development
@@ -62,7 +65,7 @@ public struct GatewayConfiguration: Sendable, Equatable, Decodable {
     public static let defaultResourceNames = ResourceNames(region: "us-east-1", accountId: "123456789012")
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case server, store, resources, limits, upstream, sessions, auth, keyRing, policies, sandbox, artifacts, logging, audit, metrics, vault, agents
+        case server, store, resources, limits, upstream, sessions, auth, keyRing, policies, sandbox, artifacts, logging, audit, metrics, tracing, vault, agents
     }
 
     public init(from decoder: any Decoder) throws {
@@ -83,6 +86,7 @@ public struct GatewayConfiguration: Sendable, Equatable, Decodable {
         self.logging = try container.value(.logging, default: LoggingConfiguration())
         self.audit = try container.value(.audit, default: AuditConfiguration())
         self.metrics = try container.value(.metrics, default: MetricsConfiguration())
+        self.tracing = try container.value(.tracing, default: TracingConfiguration())
         self.vault = try container.value(.vault, default: VaultConfiguration())
         self.agents = try container.value(.agents, default: [])
         self.development = nil

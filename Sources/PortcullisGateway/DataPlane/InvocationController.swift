@@ -10,6 +10,7 @@ import PortcullisIdentity
 import PortcullisPolicy
 import PortcullisSessions
 import PortcullisVault
+import Tracing
 
 /// The data plane over HTTP: InvokeAgentRuntime, GetAgentCard and StopRuntimeSession.
 struct InvocationController: Sendable {
@@ -27,6 +28,8 @@ struct InvocationController: Sendable {
     let workloadTokens: WorkloadAccessTokens
     let clock: any WallClock
     let metrics: GatewayMetrics
+    let tracing: GatewayTracing
+    let traceIndex: SandboxTraceIndex
     let logger: Logger
 
     func register(on router: Router<GatewayRequestContext>) {
@@ -54,19 +57,20 @@ struct InvocationController: Sendable {
         let admitted = try await identify(facts, context: context)
         let configuration = admitted.resolved.configuration
         let caller = self.caller(request, context: context)
+        var forwardSpanName = "forward"
         if configuration.protocolConfiguration.serverProtocol == .mcp {
             // The JSON-RPC calls are authorized one by one before the agent sees any of them.
             let body = try await mcpBody(request, spooled: spooled)
-            let started = ContinuousClock.now
-            if let refusal = try authorizeMCP(MCPMessages.messages(in: body), admitted: admitted, caller: caller) {
-                return refusal
+            let messages = try MCPMessages.messages(in: body)
+            if let call = describeMCP(messages) { forwardSpanName = call }
+            let refusal = try await stage(.authorization) { span throws(AgentCoreError) in
+                span?.attributes["portcullis.policy.action"] = "InvokeAgent"
+                return try authorizeMCP(messages, admitted: admitted, caller: caller)
             }
-            metrics.observe(.stageDuration, "authorization", since: started)
+            if let refusal { return refusal }
             prepared = .bytes(body)
         } else {
-            let started = ContinuousClock.now
-            try gate.authorize(admitted, .invokeAgent, caller: caller)
-            metrics.observe(.stageDuration, "authorization", since: started)
+            try await authorize(admitted, .invokeAgent, caller: caller)
         }
         return try await forward(
             request,
@@ -76,8 +80,24 @@ struct InvocationController: Sendable {
             path: configuration.protocolConfiguration.invocationPath,
             passNonSuccess: configuration.protocolConfiguration.serverProtocol == .mcp
                 || configuration.protocolConfiguration.serverProtocol == .a2a,
-            body: prepared
+            body: prepared,
+            spanName: forwardSpanName
         )
+    }
+
+    /// The MCP attributes of the invocation's span (OpenTelemetry's MCP and GenAI conventions) for a request of one
+    /// call; returns the forwarding span's name for it (`tools/call get_weather`), `nil` for a batch or no call.
+    private func describeMCP(_ messages: [MCPMessages.Message]) -> String? {
+        guard tracing.isEnabled, messages.count == 1, let call = messages.first?.call else { return nil }
+        guard let span = tracing.currentSpan else { return nil }
+        var attributes = span.attributes
+        attributes["mcp.method.name"] = call.method
+        if let tool = call.tool {
+            attributes["gen_ai.tool.name"] = tool
+            attributes["gen_ai.operation.name"] = "execute_tool"
+        }
+        span.attributes = attributes
+        return call.tool.map { "\(call.method) \($0)" } ?? call.method
     }
 
     /// `GET /runtimes/{arn}/invocations/.well-known/agent-card.json`: the A2A agent card.
@@ -173,19 +193,60 @@ struct InvocationController: Sendable {
 
     private func admit(_ facts: RequestFacts, _ action: GatewayAction, context: GatewayRequestContext) async throws(AgentCoreError) -> AdmittedInvocation {
         let admitted = try await identify(facts, context: context)
-        let started = ContinuousClock.now
-        try gate.authorize(admitted, action, caller: caller(facts.headers, context: context))
-        metrics.observe(.stageDuration, "authorization", since: started)
+        try await authorize(admitted, action, caller: caller(facts.headers, context: context))
         return admitted
+    }
+
+    /// The policy decision for `action`, as the authorization stage.
+    private func authorize(_ admitted: AdmittedInvocation, _ action: GatewayAction, caller: AccessPolicy.Caller) async throws(AgentCoreError) {
+        try await stage(.authorization) { span throws(AgentCoreError) in
+            span?.attributes["portcullis.policy.action"] = action.rawValue
+            try gate.authorize(admitted, action, caller: caller)
+        }
+    }
+
+    /// The steps of an invocation: each one's duration is recorded when it succeeds, and with tracing each is a
+    /// span under the request's.
+    enum Stage: String {
+        case authentication, authorization, session, forward
+
+        var spanName: String {
+            switch self {
+            case .authentication: "authenticate"
+            case .authorization: "authorize"
+            case .session: "session.acquire"
+            case .forward: "forward"
+            }
+        }
+    }
+
+    private func stage<Value, Failure: Error>(
+        _ stage: Stage,
+        spanName: String? = nil,
+        kind: SpanKind = .internal,
+        _ body: ((any Span)?) async throws(Failure) -> Value
+    ) async throws(Failure) -> Value {
+        let started = ContinuousClock.now
+        let value = try await tracing.withSpan(spanName ?? stage.spanName, kind: kind, body)
+        metrics.observe(.stageDuration, stage.rawValue, since: started)
+        return value
     }
 
     private func identify(_ facts: RequestFacts, context: GatewayRequestContext) async throws(AgentCoreError) -> AdmittedInvocation {
         guard let target = context.parameters.get("runtime", as: Substring.self) else {
             throw AgentCoreError.invalidField("agentRuntimeArn", "Member is required")
         }
-        let started = ContinuousClock.now
-        let admitted = try await gate.identify(facts, rawTarget: target, query: QueryParameters(facts.rawQuery))
-        metrics.observe(.stageDuration, "authentication", since: started)
+        let admitted = try await stage(.authentication) { span throws(AgentCoreError) in
+            let admitted = try await gate.identify(facts, rawTarget: target, query: QueryParameters(facts.rawQuery))
+            if let span {
+                var attributes = span.attributes
+                attributes["user.id"] = admitted.principal.id
+                attributes["gen_ai.agent.id"] = admitted.resolved.runtime.id
+                attributes["gen_ai.agent.name"] = admitted.resolved.runtime.name
+                span.attributes = attributes
+            }
+            return admitted
+        }
         context.observation.agentRuntimeId = admitted.resolved.runtime.id
         return admitted
     }
@@ -257,18 +318,27 @@ struct InvocationController: Sendable {
         method: HTTPMethod,
         path: String,
         passNonSuccess: Bool,
-        body prepared: UpstreamClient.Body?
+        body prepared: UpstreamClient.Body?,
+        spanName: String = "forward"
     ) async throws -> Response {
         let resolved = admitted.resolved
         let serverProtocol = resolved.configuration.protocolConfiguration.serverProtocol
-        let sessionStarted = ContinuousClock.now
-        let (hold, address) = try await sessions.begin(
-            resolved,
-            requestedSessionId: Self.requestedSessionId(request.headers, serverProtocol: serverProtocol),
-            principalId: admitted.principal.sessionOwner
-        )
-        metrics.observe(.stageDuration, "session", since: sessionStarted)
-        let headers = try ForwardedHeaders.upstreamRequestHeaders(
+        let (hold, address) = try await stage(.session) { span throws(AgentCoreError) in
+            let (hold, address) = try await sessions.begin(
+                resolved,
+                requestedSessionId: Self.requestedSessionId(request.headers, serverProtocol: serverProtocol),
+                principalId: admitted.principal.sessionOwner
+            )
+            if let span {
+                var attributes = span.attributes
+                attributes["session.id"] = hold.sessionId
+                attributes["portcullis.session.acquisition"] = hold.acquisition.rawValue
+                span.attributes = attributes
+            }
+            return (hold, address)
+        }
+        tracing.currentSpan?.attributes["session.id"] = hold.sessionId
+        var headers = try ForwardedHeaders.upstreamRequestHeaders(
             from: request.headers,
             allowlisted: resolved.allowlistedHeaders,
             context: ForwardedHeaders.Context(
@@ -299,17 +369,34 @@ struct InvocationController: Sendable {
         case .spooled(let chunks): hold.countIn(chunks.length)
         case .none, .stream: break  // A stream counts as it goes.
         }
-        let forwardStarted = ContinuousClock.now
-        let response = try await upstream.send(
-            method: method,
-            path: path,
-            to: address,
-            headers: headers,
-            body: body,
-            on: context.channel.eventLoop,
-            abandonWhenClosed: connections.connection(for: context.channel)
-        )
-        metrics.observe(.stageDuration, "forward", since: forwardStarted)
+        let response = try await stage(.forward, spanName: spanName, kind: .client) { span in
+            // The agent's spans join the trace under this one, and so do its vault calls while it answers.
+            tracing.inject(into: &headers)
+            var invocationMark: (sandboxId: String, mark: Int)?
+            if let span, let sandbox = address.sandbox {
+                let mark = traceIndex.invocationBegan(sandboxId: sandbox.id, sessionId: hold.sessionId, runtimeId: resolved.runtime.id, context: span.context)
+                invocationMark = (sandbox.id, mark)
+            }
+            defer { if let invocationMark { traceIndex.invocationEnded(sandboxId: invocationMark.sandboxId, mark: invocationMark.mark) } }
+            let response = try await upstream.send(
+                method: method,
+                path: path,
+                to: address,
+                headers: headers,
+                body: body,
+                on: context.channel.eventLoop,
+                abandonWhenClosed: connections.connection(for: context.channel)
+            )
+            if let span {
+                var attributes = span.attributes
+                attributes["http.request.method"] = method.rawValue
+                attributes["url.path"] = path
+                attributes["http.response.status_code"] = Int(response.head.status.code)
+                span.attributes = attributes
+                if response.head.status.code >= 500 { span.setStatus(SpanStatus(code: .error)) }
+            }
+            return response
+        }
         logger.debug(
             "agent answered",
             metadata: [

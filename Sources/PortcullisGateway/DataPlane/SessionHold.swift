@@ -6,15 +6,15 @@ import Synchronization
 /// session marked busy forever. The call's traffic is counted here and metered at the release.
 final class SessionHold: Sendable {
     let sessionId: String
-    /// `true` when this call started the session.
-    let isNew: Bool
+    /// How this call got the session (reused, or started cold or from the pool).
+    let acquisition: SessionAcquisition
     private let release: @Sendable (SessionTraffic) -> Void
     private let bytesIn = Atomic<Int>(0)
     private let bytesOut = Atomic<Int>(0)
 
-    init(sessionId: String, isNew: Bool, release: @escaping @Sendable (SessionTraffic) -> Void) {
+    init(sessionId: String, acquisition: SessionAcquisition, release: @escaping @Sendable (SessionTraffic) -> Void) {
         self.sessionId = sessionId
-        self.isNew = isNew
+        self.acquisition = acquisition
         self.release = release
     }
 

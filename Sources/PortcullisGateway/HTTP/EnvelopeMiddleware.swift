@@ -3,27 +3,59 @@ import Hummingbird
 import Logging
 import NIOCore
 import PortcullisCore
+import Tracing
 
 /// Outermost middleware: every response carries `x-amzn-RequestId`, and every failure leaves in the AgentCore
 /// error envelope with a deliberate status, never an accidental 500 with Hummingbird's body.
 ///
 /// It also counts every answer (`portcullis_requests_total`, `portcullis_request_duration_seconds`) by its route
-/// pattern, never the raw path, so the labels stay a fixed set.
+/// pattern, never the raw path, so the labels stay a fixed set. With tracing on, it opens the request's server span
+/// (a child of the caller's `traceparent`), which every step of the handler nests under.
 struct EnvelopeMiddleware: RouterMiddleware {
     typealias Context = GatewayRequestContext
 
     let metrics: GatewayMetrics
+    let tracing: GatewayTracing
 
     func handle(
         _ request: Request,
         context: GatewayRequestContext,
         next: (Request, GatewayRequestContext) async throws -> Response
     ) async throws -> Response {
-        let response = await answer(request, context: context, next: next)
+        let response: Response
+        if let span = tracing.startServerSpan(request.method.rawValue, headers: request.headers) {
+            response = await tracing.within(span) { await answer(request, context: context, next: next) }
+            Self.describe(span, request: request, context: context, response: response)
+            span.end()
+        } else {
+            response = await answer(request, context: context, next: next)
+        }
         let route = context.endpointPath ?? "unmatched"
         metrics.increment(.requests, route, context.observation.agentRuntimeId, String(response.status.code))
         metrics.observe(.requestDuration, route, since: context.arrivedAt)
         return response
+    }
+
+    /// The HTTP server attributes of OpenTelemetry's semantic conventions, plus the AgentCore request id and the
+    /// agent runtime. Only the path is recorded, never the query (presigned URLs carry signatures there). A span of
+    /// a streamed answer ends when its head is sent.
+    private static func describe(_ span: any Span, request: Request, context: GatewayRequestContext, response: Response) {
+        let route = context.endpointPath
+        span.operationName = route.map { "\(request.method.rawValue) \($0)" } ?? request.method.rawValue
+        var attributes = span.attributes
+        attributes["http.request.method"] = request.method.rawValue
+        attributes["url.path"] = String(request.uri.path.prefix(2048))
+        if let route { attributes["http.route"] = route }
+        attributes["http.response.status_code"] = Int(response.status.code)
+        if let address = context.channel.remoteAddress?.ipAddress { attributes["client.address"] = address }
+        if let agent = request.headers[.userAgent] { attributes["user_agent.original"] = String(agent.prefix(512)) }
+        attributes["aws.request_id"] = context.requestId
+        let runtime = context.observation.agentRuntimeId
+        if !runtime.isEmpty { attributes["gen_ai.agent.id"] = runtime }
+        span.attributes = attributes
+        if response.status.code >= 500 {
+            span.setStatus(SpanStatus(code: .error, message: response.headers[.amznErrorType]))
+        }
     }
 
     private func answer(

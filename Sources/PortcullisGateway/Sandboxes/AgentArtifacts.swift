@@ -15,6 +15,8 @@ struct AgentArtifacts: Sendable {
     let names: ResourceNames
     /// Where agents are told the gateway is reached (A2A cards advertise it).
     let advertisedURL: AdvertisedGatewayURL
+    /// Whether agents are given the span receiver inside their sandbox (`tracing` on, with `agentReceiver`).
+    var agentSpanReceiver = false
 
     /// Makes the artifact and layer directories reachable by the sandbox users, who must pass every directory
     /// above them (bubblewrap resolves bind sources as the sandbox's uid): the data directory gets the search bit
@@ -192,6 +194,12 @@ struct AgentArtifacts: Sendable {
             for (name, placeholder) in [("AWS_ACCESS_KEY_ID", "PORTCULLISSANDBOX"), ("AWS_SECRET_ACCESS_KEY", "the-sandbox-endpoint-does-not-check-signatures")]
             where environment[name] == nil {
                 environment[name] = placeholder
+            }
+            if agentSpanReceiver {
+                // OpenTelemetry SDKs export their spans to the same endpoint; the gateway tags and forwards them.
+                contract["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"] = SandboxEndpointAddress.url + "/v1/traces"
+                contract["OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"] = "http/protobuf"
+                contract["OTEL_TRACES_EXPORTER"] = "otlp"
             }
         }
         environment.merge(contract) { _, contractValue in contractValue }

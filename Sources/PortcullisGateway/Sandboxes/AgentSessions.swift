@@ -18,7 +18,7 @@ struct AgentSessions: Sendable {
                 throw AgentCoreError(.runtimeClientError, "This gateway cannot run agents deployed as code: \(sandboxesUnavailable)")
             }
             let lease = try await sandboxes.begin(agent, requestedSessionId: requestedSessionId, principalId: principalId)
-            let hold = SessionHold(sessionId: lease.sessionId, isNew: lease.isNew) { traffic in sandboxes.end(lease, traffic: traffic) }
+            let hold = SessionHold(sessionId: lease.sessionId, acquisition: lease.acquisition) { traffic in sandboxes.end(lease, traffic: traffic) }
             return (hold, UpstreamAddress(sandbox: lease.sandbox, port: lease.port))
         }
         guard let upstream = resolved.upstream else {
@@ -31,7 +31,7 @@ struct AgentSessions: Sendable {
             lifecycle: resolved.configuration.lifecycle
         )
         let directory = directory
-        return (SessionHold(sessionId: lease.sessionId, isNew: lease.isNew) { _ in directory.end(lease) }, upstream)
+        return (SessionHold(sessionId: lease.sessionId, acquisition: lease.acquisition) { _ in directory.end(lease) }, upstream)
     }
 
     /// Ends a session at its owner's request.

@@ -11,14 +11,16 @@ struct StoreSessionRecorder: SessionRecorder {
     let store: any SessionUsageStore
     let audit: AuditLog
     let metrics: GatewayMetrics
+    let traces: SandboxTraceIndex
     let logger: Logger
     /// The usage each running session had at its last record, so the usage counters grow by what is new.
     private let counted = Counted()
 
-    init(store: any SessionUsageStore, audit: AuditLog, metrics: GatewayMetrics, logger: Logger) {
+    init(store: any SessionUsageStore, audit: AuditLog, metrics: GatewayMetrics, traces: SandboxTraceIndex, logger: Logger) {
         self.store = store
         self.audit = audit
         self.metrics = metrics
+        self.traces = traces
         self.logger = logger
     }
 
@@ -34,6 +36,7 @@ struct StoreSessionRecorder: SessionRecorder {
     }
 
     func ended(_ session: SessionRecord) async {
+        traces.ended(sandboxId: session.sandboxId)
         metrics.increment(.sessionsEnded, session.runtimeId, session.driver, session.endReason ?? "")
         metrics.adjust(.sessionsActive, session.runtimeId, session.driver, by: -1)
         await record([session])

@@ -116,6 +116,45 @@ def act(body, headers):
             except urllib.error.HTTPError as error:
                 return {"status": error.code, "body": json.loads(error.read() or b"{}")}
         return attempt(call)
+    if action == "spans":
+        # An agent's own span, exported as OpenTelemetry SDKs do (OTLP/HTTP JSON here: standard library only) to
+        # the receiver the gateway names, as a child of the traceparent the gateway sent; it claims a session
+        # under the gateway's reserved prefix, which the gateway must replace.
+        def export():
+            import secrets
+            import urllib.error
+            import urllib.request
+            traceparent = headers.get("traceparent", "")
+            parts = traceparent.split("-")
+            now = time.time_ns()
+            document = {"resourceSpans": [{
+                "resource": {"attributes": [
+                    {"key": "service.name", "value": {"stringValue": "probe-agent"}},
+                    {"key": "portcullis.session.id", "value": {"stringValue": "forged"}},
+                ]},
+                "scopeSpans": [{"scope": {"name": "probe"}, "spans": [{
+                    "traceId": parts[1] if len(parts) == 4 else secrets.token_hex(16),
+                    "spanId": secrets.token_hex(8),
+                    "parentSpanId": parts[2] if len(parts) == 4 else "",
+                    "name": "agent.reasoning",
+                    "kind": 1,
+                    "startTimeUnixNano": str(now - 1000000),
+                    "endTimeUnixNano": str(now),
+                    "attributes": [{"key": "gen_ai.operation.name", "value": {"stringValue": "chat"}}],
+                }]}],
+            }]}
+            request = urllib.request.Request(
+                os.environ["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"],
+                data=json.dumps(document).encode(),
+                method="POST",
+                headers={"Content-Type": "application/json"},
+            )
+            try:
+                with urllib.request.urlopen(request, timeout=10) as response:
+                    return {"status": response.status, "traceparent": traceparent, "protocol": os.environ.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")}
+            except urllib.error.HTTPError as error:
+                return {"status": error.code, "traceparent": traceparent}
+        return attempt(export)
     if action == "resolve":
         try:
             socket.getaddrinfo(body["host"], 443)
@@ -151,10 +190,11 @@ def act(body, headers):
         BUSY_UNTIL[0] = time.time() + body["seconds"]
         return {"ok": True}
     if action == "burn":
-        end = time.time() + body["seconds"]
-        while time.time() < end:
+        # A fixed amount of CPU time, however busy the machine is (at most 30 s of waiting for it).
+        start, deadline = time.process_time(), time.time() + 30
+        while time.process_time() - start < body["cpuSeconds"] and time.time() < deadline:
             pass
-        return {"ok": True}
+        return {"ok": True, "burned": time.process_time() - start}
     return {"error": "unknown action"}
 
 
