@@ -21,7 +21,7 @@ struct ServeCommand: AsyncParsableCommand {
         } catch let error as ConfigurationError {
             throw ValidationError(error.description)
         }
-        let logger = LoggingSetup.logger(level: configuration.logging.level)
+        let logger = LoggingSetup.logger(level: configuration.logging.level, format: configuration.logging.format)
         let gateway = try await Gateway(configuration: configuration, logger: logger)
         let scheme = configuration.server.tls == nil ? "http" : "https"
         let app = try gateway.makeApplication { channel in

@@ -384,7 +384,7 @@ struct CLITests {
 
         try "permit (principal, action, resource) when { context.x ==".write(toFile: policies + "/broken.cedar", atomically: true, encoding: .utf8)
         kill(serve.processIdentifier, SIGHUP)
-        _ = try await serve.waitFor(#"problem=(broken\.cedar:1:\d+)"#)
+        _ = try await serve.waitFor(#""problem":"(broken\.cedar:1:\d+)"#)
         #expect(serve.output.contains("policy refused; the previous set stays in force"))
         let ready = try await HTTPClient.shared.execute(HTTPClientRequest(url: base + "/ready"), timeout: .seconds(10))
         let readiness = try TestGateway.json(String(buffer: try await ready.body.collect(upTo: 1 << 16)))

@@ -207,7 +207,8 @@ struct ExampleAgentTests {
             let statuses = try #require(outcome["statuses"] as? [Int])
             #expect(statuses.allSatisfy { [200, 202, 204, 405].contains($0) }, "\(outcome)")
             #expect(statuses.contains(405), "the listening GET is refused as Streamable HTTP prescribes: \(statuses)")
-            #expect(statuses.last == 204, "the client's DELETE ends the session: \(statuses)")
+            // The listening GET runs beside the calls, so its 405 may be recorded after the DELETE.
+            #expect(statuses.contains(204), "the client's DELETE ends the session: \(statuses)")
             #expect(gateway.gateway.sessions.sandboxes?.count == 0, "ending the MCP session ended its sandbox")
         }
     }

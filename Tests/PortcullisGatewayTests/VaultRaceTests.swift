@@ -184,7 +184,9 @@ struct VaultRaceTests {
     /// and policies, with the vendor stand-in; `crashAt` makes it kill itself at that point of its first refresh. Its
     /// log (at `logLevel`) is its output.
     /// Returns it with its port.
-    static func secondGateway(_ setup: Setup, crashAt point: VaultFaultPoints.Point? = nil, logLevel: String = "notice") async throws -> (RunningProcess, Int) {
+    static func secondGateway(
+        _ setup: Setup, crashAt point: VaultFaultPoints.Point? = nil, logLevel: String = "notice", extraConfiguration: String = ""
+    ) async throws -> (RunningProcess, Int) {
         let binary = try #require(CLITests.binary)
         let configuration = setup.gateway.gateway.configuration
         let file = configuration.store.dataDirectory + "/second-\(SecureRandom.base32(6)).yaml"
@@ -206,11 +208,12 @@ struct VaultRaceTests {
                   tokenEndpoint: \(setup.vendorURL)/token
             logging:
               level: \(logLevel)
+            \(extraConfiguration)
             """.write(toFile: file, atomically: true, encoding: .utf8)
         let environment = point.map { [VaultFaultPoints.environmentVariable: "crash:" + $0.rawValue] } ?? [:]
         let process = try RunningProcess(binary, ["serve", "--config", file], environment: environment)
         do {
-            return (process, try #require(Int(try await process.waitFor(#"address=\S*127\.0\.0\.1:(\d+)"#))))
+            return (process, try #require(Int(try await process.waitFor(#""address":"http://127\.0\.0\.1:(\d+)""#))))
         } catch {
             process.terminate()
             throw error

@@ -122,19 +122,30 @@ public struct SessionLimitsConfiguration: Sendable, Equatable, Decodable {
 
 /// `logging`.
 public struct LoggingConfiguration: Sendable, Equatable, Decodable {
-    /// trace, debug, info, notice, warning, error or critical.
-    public var level: String
-
-    public init(level: String = "info") {
-        self.level = level
+    /// How each line is written.
+    public enum Format: String, Sendable, Equatable, Decodable {
+        /// One JSON object per line (``JSONLogHandler``): what log pipelines ingest.
+        case json
+        /// `time level label: message key=value`, for reading in a terminal.
+        case text
     }
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case level }
+    /// trace, debug, info, notice, warning, error or critical.
+    public var level: String
+    public var format: Format
+
+    public init(level: String = "info", format: Format = .json) {
+        self.level = level
+        self.format = format
+    }
+
+    enum CodingKeys: String, CodingKey, CaseIterable { case level, format }
 
     public init(from decoder: any Decoder) throws {
         try decoder.rejectUnknownKeys(CodingKeys.self)
         let container = try decoder.container(keyedBy: CodingKeys.self)
         self.level = try container.value(.level, default: "info")
+        self.format = try container.value(.format, default: .json)
         let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
         guard levels.contains(level) else {
             throw ConfigurationError("logging.level must be one of \(levels.joined(separator: ", "))")

@@ -338,6 +338,7 @@ struct InvocationController: Sendable {
             return (hold, address)
         }
         tracing.currentSpan?.attributes["session.id"] = hold.sessionId
+        context.observation.sessionId = hold.sessionId
         var headers = try ForwardedHeaders.upstreamRequestHeaders(
             from: request.headers,
             allowlisted: resolved.allowlistedHeaders,

@@ -22,6 +22,15 @@ struct EnvelopeMiddleware: RouterMiddleware {
         context: GatewayRequestContext,
         next: (Request, GatewayRequestContext) async throws -> Response
     ) async throws -> Response {
+        let scope = RequestLogScope.Scope(requestId: context.requestId, observation: context.observation)
+        return await RequestLogScope.$current.withValue(scope) { await observed(request, context: context, next: next) }
+    }
+
+    private func observed(
+        _ request: Request,
+        context: GatewayRequestContext,
+        next: (Request, GatewayRequestContext) async throws -> Response
+    ) async -> Response {
         let response: Response
         if let span = tracing.startServerSpan(request.method.rawValue, headers: request.headers) {
             response = await tracing.within(span) { await answer(request, context: context, next: next) }

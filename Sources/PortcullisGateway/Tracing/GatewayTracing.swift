@@ -4,6 +4,7 @@ import NIOHTTP1
 import OTel
 import PortcullisCore
 import ServiceLifecycle
+import Synchronization
 import Tracing
 
 /// The gateway's spans. Off unless `tracing.endpoint` is set, and then nothing is allocated per request; on, an
@@ -39,8 +40,15 @@ struct GatewayTracing: Sendable {
         otel.traces.batchSpanProcessor.scheduleDelay = .milliseconds(Int64(configuration.exportDelaySeconds * 1000))
         otel.traces.sampler = .parentBasedTraceIDRatio(ratio: configuration.sampleRatio) ?? .parentBasedAlwaysOn
         let backend = try OTel.makeTracingBackend(configuration: otel)
+        keptAlive.withLock { $0.append((backend.factory, backend.service)) }
         return GatewayTracing(tracer: backend.factory, service: backend.service)
     }
+
+    /// Every tracer and exporter made, kept until the process exits. swift-otel's OTLP/HTTP exporter shuts its HTTP client down
+    /// again in `deinit` with `syncShutdown()`, which traps on an event-loop thread — and in `portcullis` every task
+    /// runs on one (NIO is the global executor). Kept alive, the exporter is shut down once, gracefully, by its
+    /// service, and its `deinit` never runs. One per gateway started with tracing.
+    private static let keptAlive = Mutex<[(any Tracer, any Service)]>([])
 
     var isEnabled: Bool { tracer != nil }
 

@@ -104,7 +104,7 @@ extension OAuth2Tokens {
                 await finish(entry, committed ? "ok" : "fenced")
                 if committed {
                     await faults.reach(.afterCommit)
-                    logger.info("token refreshed", metadata: ["provider": "\(client.providerName)", "token": "\(tokenId)"])
+                    logger.info("token refreshed", metadata: ["provider": "\(client.providerName)", "token_id": "\(tokenId)"])
                     return .token(accessToken: response.accessToken, expiresAt: sealed.accessExpiresAt)
                 }
                 // Something newer was written meanwhile (a re-consent, a deletion): that stands.
@@ -148,7 +148,7 @@ extension OAuth2Tokens {
             if marked {
                 logger.warning(
                     "a vaulted grant needs re-consent: its refresh failed on too many days",
-                    metadata: ["provider": "\(client.providerName)", "token": "\(leased.id)", "failures": "\(recorded.refreshFailures.count)", "days": "\(recorded.refreshFailures.days)"]
+                    metadata: ["provider": "\(client.providerName)", "token_id": "\(leased.id)", "failures": "\(recorded.refreshFailures.count)", "days": "\(recorded.refreshFailures.days)"]
                 )
                 return .needsConsent
             }
@@ -212,7 +212,7 @@ extension OAuth2Tokens {
             try await self.store.markNeedsReauthorization(tokenId: tokenId, consumedRefreshHash: consumed, error: error.code, at: self.clock.now())
         }
         if !marked { return nil }
-        logger.warning("a vaulted grant needs re-consent", metadata: ["provider": "\(client.providerName)", "token": "\(tokenId)", "reason": "\(error.code)"])
+        logger.warning("a vaulted grant needs re-consent", metadata: ["provider": "\(client.providerName)", "token_id": "\(tokenId)", "reason": "\(error.code)"])
         return .needsConsent
     }
 
