@@ -179,7 +179,7 @@ public struct Gateway: Sendable {
         self.resolver = RuntimeResolver(store: store, names: configuration.resources, artifacts: artifacts, logger: logger)
         let traceIndex = SandboxTraceIndex()
         self.traceIndex = traceIndex
-        let endpointRoutes = SandboxEndpointRoutes(vault: vault, tracing: tracing, traces: traceIndex, exporter: AgentSpanExporter.make(configuration.tracing, logger: logger))
+        let endpointRoutes = SandboxEndpointRoutes(vault: vault, tracing: tracing, traces: traceIndex, exporter: AgentSpanExporter.make(configuration.tracing, environment: environment(), logger: logger))
         self.sessions = await Self.makeSessions(
             configuration, artifacts: artifacts,
             recorder: StoreSessionRecorder(store: store, audit: audit, metrics: metrics, traces: traceIndex, logger: logger),

@@ -7,7 +7,8 @@ extension JSONValue {
         return output
     }
 
-    private func write(to output: inout [UInt8]) {
+    /// Appends the compact JSON of this value (the log handler writes its lines with it).
+    func write(to output: inout [UInt8]) {
         switch self {
         case .null:
             output.append(contentsOf: Array("null".utf8))
@@ -42,7 +43,7 @@ extension JSONValue {
         return value.isFinite ? String(value) : "null"
     }
 
-    private static func writeString(_ text: String, to output: inout [UInt8]) {
+    static func writeString(_ text: String, to output: inout [UInt8]) {
         output.append(UInt8(ascii: "\""))
         for byte in text.utf8 {
             switch byte {

@@ -47,80 +47,43 @@ public struct JSONLogHandler: LogHandler {
         var merged = metadata
         if let provided = metadataProvider?.get() { merged.merge(provided) { _, new in new } }
         if let explicit { merged.merge(explicit) { _, new in new } }
-        var text = "{\"time\":\""
-        text += Self.timestamp(Date())
-        text += "\",\"level\":\"\(level.rawValue)\",\"logger\":"
-        Self.appendString(label, to: &text)
-        text += ",\"message\":"
-        Self.appendString(message.description, to: &text)
-        text += ",\"source\":"
-        Self.appendString(source, to: &text)
-        for key in merged.keys.sorted() where !["time", "level", "logger", "message", "source"].contains(key) {
-            text += ","
-            Self.appendString(key, to: &text)
-            text += ":"
-            if Self.redactedKeys.contains(key.lowercased()) {
-                text += "\"[REDACTED]\""
-            } else {
-                Self.append(merged[key]!, to: &text, depth: 0)
-            }
+        var line: [UInt8] = []
+        line.reserveCapacity(256)
+        let fixed: [(String, String)] = [
+            ("time", Self.timestamp(Date())), ("level", level.rawValue), ("logger", label), ("message", message.description), ("source", source),
+        ]
+        line.append(UInt8(ascii: "{"))
+        for (index, (key, value)) in fixed.enumerated() {
+            if index > 0 { line.append(UInt8(ascii: ",")) }
+            JSONValue.writeString(key, to: &line)
+            line.append(UInt8(ascii: ":"))
+            JSONValue.writeString(value, to: &line)
         }
-        text += "}\n"
-        output.write(text)
+        for key in merged.keys.sorted() where !fixed.contains(where: { $0.0 == key }) {
+            line.append(UInt8(ascii: ","))
+            JSONValue.writeString(key, to: &line)
+            line.append(UInt8(ascii: ":"))
+            Self.json(merged[key]!, key: key, depth: 0).write(to: &line)
+        }
+        line.append(contentsOf: Array("}\n".utf8))
+        output.write(line)
     }
 
-    private static func append(_ value: Logger.Metadata.Value, to text: inout String, depth: Int) {
+    /// A metadata value as JSON, `[REDACTED]` under a credential's name, nesting cut at eight levels.
+    private static func json(_ value: Logger.Metadata.Value, key: String, depth: Int) -> JSONValue {
+        if redactedKeys.contains(key.lowercased()) { return .string("[REDACTED]") }
         switch value {
         case .string(let string):
-            appendString(string, to: &text)
+            return .string(string)
         case .stringConvertible(let convertible):
-            appendString(convertible.description, to: &text)
+            return .string(convertible.description)
         case .array(let values):
-            guard depth < 8 else { return text += "\"…\"" }
-            text += "["
-            for (index, element) in values.enumerated() {
-                if index > 0 { text += "," }
-                append(element, to: &text, depth: depth + 1)
-            }
-            text += "]"
+            guard depth < 8 else { return .string("…") }
+            return .array(values.map { json($0, key: "", depth: depth + 1) })
         case .dictionary(let values):
-            guard depth < 8 else { return text += "\"…\"" }
-            text += "{"
-            for (index, key) in values.keys.sorted().enumerated() {
-                if index > 0 { text += "," }
-                appendString(key, to: &text)
-                text += ":"
-                if redactedKeys.contains(key.lowercased()) {
-                    text += "\"[REDACTED]\""
-                } else {
-                    append(values[key]!, to: &text, depth: depth + 1)
-                }
-            }
-            text += "}"
+            guard depth < 8 else { return .string("…") }
+            return .object(values.reduce(into: [:]) { object, member in object[member.key] = json(member.value, key: member.key, depth: depth + 1) })
         }
-    }
-
-    /// A JSON string literal: quotes, backslashes, control characters and the two line separators JavaScript
-    /// does not allow in strings are escaped; everything else is written as is (UTF-8).
-    static func appendString(_ string: String, to text: inout String) {
-        text += "\""
-        for scalar in string.unicodeScalars {
-            switch scalar {
-            case "\"": text += "\\\""
-            case "\\": text += "\\\\"
-            case "\n": text += "\\n"
-            case "\r": text += "\\r"
-            case "\t": text += "\\t"
-            case "\u{2028}", "\u{2029}": text += String(format: "\\u%04x", scalar.value)
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x7F {
-                    text += String(format: "\\u%04x", scalar.value)
-                } else {
-                    text.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        text += "\""
     }
 
     static func timestamp(_ date: Date) -> String {
@@ -145,8 +108,8 @@ public struct JSONLogHandler: LogHandler {
             self.descriptor = descriptor
         }
 
-        func write(_ line: String) {
-            var bytes = Array(line.utf8)
+        func write(_ line: [UInt8]) {
+            var bytes = line
             lock.withLock { _ in
                 var offset = 0
                 while offset < bytes.count {

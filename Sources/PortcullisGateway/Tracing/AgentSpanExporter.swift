@@ -17,7 +17,7 @@ struct AgentSpanExporter: Sendable {
     static let timeout = TimeAmount.seconds(10)
 
     /// The exporter for `configuration`, `nil` when agents get no receiver.
-    static func make(_ configuration: TracingConfiguration, environment: [String: String] = ProcessInfo.processInfo.environment, logger: Logger) -> AgentSpanExporter? {
+    static func make(_ configuration: TracingConfiguration, environment: [String: String], logger: Logger) -> AgentSpanExporter? {
         guard let endpoint = configuration.endpoint, configuration.agentReceiver else { return nil }
         let headers = environment["OTEL_EXPORTER_OTLP_TRACES_HEADERS"] ?? environment["OTEL_EXPORTER_OTLP_HEADERS"] ?? ""
         return AgentSpanExporter(endpoint: endpoint, collectorHeaders: parseHeaders(headers), logger: logger)

@@ -118,12 +118,6 @@ struct GatewayTracing: Sendable {
         tracer.inject(context, into: &headers, using: HTTPHeadersInjector())
     }
 
-    /// The W3C trace id of the current span, for logs.
-    var currentTraceId: String? {
-        guard tracer != nil else { return nil }
-        return InstrumentationContext.current?.otelTraceID
-    }
-
     /// What a failed span says: the AgentCore error code, or the error's type — never its message.
     static func statusMessage(_ error: any Error) -> String {
         if let error = error as? AgentCoreError { return error.code.rawValue }
