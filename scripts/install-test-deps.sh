@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs on a fresh Debian 12 machine with Swift, and nothing that is already there:
 # Debian packages (SQLite headers, openssl for the HTTPS test, curl for the dev-mode test, bubblewrap and python3.11
-# for the sandbox tests, gdb for the backtraces of a hung test run) and a Python virtual environment in .venv with the real clients from
+# for the sandbox tests, gdb for the backtraces of a hung test run, chromium and its driver for the admin console's
+# browser test) and a Python virtual environment in .venv with the real clients from
 # Tests/interop/requirements.txt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(libsqlite3-dev openssl curl ca-certificates bubblewrap util-linux python3.11 gdb)
+packages=(libsqlite3-dev openssl curl ca-certificates bubblewrap util-linux python3.11 gdb chromium chromium-driver)
 missing=()
 for package in "${packages[@]}"; do
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")

@@ -386,12 +386,18 @@ public struct Gateway: Sendable {
                 logger: logger
             ).register(on: router)
             AuditController(gate: administrators, store: store, log: audit).register(on: router)
-            SessionsController(
+            let sessionsController = SessionsController(
                 gate: administrators,
                 store: store,
                 sandboxes: sessions.sandboxes,
                 names: configuration.resources,
                 clock: clock
+            )
+            sessionsController.register(on: router)
+            ConsoleController(
+                gate: administrators, browserSessions: browserSessions, issuers: issuers, registry: registry, sessions: sessionsController,
+                sandboxesUnavailable: sessions.sandboxes == nil ? sessions.sandboxesUnavailable : nil, sessionRecords: store, auditRecords: store,
+                auditLog: audit, apiKeys: store, policies: policies, baseURL: baseURL, clock: clock
             ).register(on: router)
         }
 

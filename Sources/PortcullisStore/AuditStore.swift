@@ -1,7 +1,7 @@
 public import Foundation
 public import PortcullisCore
 
-/// Which audit records a query returns, oldest first.
+/// Which audit records a query returns, oldest first (or newest first, for a page of the latest).
 public struct AuditQuery: Sendable, Equatable {
     public var kinds: [AuditEvent.Kind]
     public var principal: String?
@@ -10,11 +10,14 @@ public struct AuditQuery: Sendable, Equatable {
     public var until: Date?
     /// Continue after this sequence number.
     public var after: Int64?
+    /// Only records before this sequence number (paging back from the newest).
+    public var before: Int64?
+    public var newestFirst: Bool
     public var limit: Int
 
     public init(
         kinds: [AuditEvent.Kind] = [], principal: String? = nil, agentRuntimeId: String? = nil, since: Date? = nil, until: Date? = nil,
-        after: Int64? = nil, limit: Int = 100
+        after: Int64? = nil, before: Int64? = nil, newestFirst: Bool = false, limit: Int = 100
     ) {
         self.kinds = kinds
         self.principal = principal
@@ -22,6 +25,8 @@ public struct AuditQuery: Sendable, Equatable {
         self.since = since
         self.until = until
         self.after = after
+        self.before = before
+        self.newestFirst = newestFirst
         self.limit = limit
     }
 }

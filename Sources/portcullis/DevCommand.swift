@@ -122,6 +122,7 @@ struct DevCommand: AsyncParsableCommand {
                 "bearerToken": .string(bearerToken),
                 "bearerTokenUser": .string("alice"),
                 "signInUrl": .string(endpoint + "/auth/login?issuer=dev"),
+                "consoleUrl": .string(endpoint + "/console"),
                 "region": .string(resources.region),
                 "accountId": .string(resources.accountId),
                 "agents": .object(agentARNs),
@@ -147,6 +148,7 @@ struct DevCommand: AsyncParsableCommand {
                         -d '{"prompt": "hello"}'
 
                     Stream: -d '{"stream": true, "count": 3}' -N.   Sign in: \(endpoint)/auth/login?issuer=dev
+                    Admin console: \(endpoint)/console (sign in as Bob, an administrator of the development IdP)
                     From a terminal: portcullis login --gateway \(endpoint) --issuer dev.   Stop with Ctrl-C.
                     Policies: \(policies)/ (Cedar; edits apply within 2 s; portcullis policy explain <x-amzn-RequestId> says why a call was denied)
 

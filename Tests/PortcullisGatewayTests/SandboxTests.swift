@@ -55,6 +55,20 @@ struct SandboxTests {
         }
     }
 
+    /// A small bubblewrap sandbox and the probe agent declared as `probe`: one sandboxed agent for a test.
+    static func declareProbe(in configuration: inout GatewayConfiguration) {
+        configuration.sandbox = SandboxConfiguration(driver: .bubblewrap, memoryMiB: 256, cpus: 0.5, maxSessions: 4, startTimeoutSeconds: 20)
+        configuration.agents = [
+            DeclaredAgent(
+                name: "probe",
+                configuration: AgentRuntimeConfiguration(
+                    artifact: .code(CodeArtifact(source: .path(probeAgent), runtime: "PYTHON_3_11", entryPoint: ["main.py"])),
+                    roleArn: DeclaredAgent.roleArn
+                )
+            )
+        ]
+    }
+
     static func session(_ letter: String) -> String {
         "session-\(letter)-" + String(repeating: letter, count: 32)
     }

@@ -26,14 +26,15 @@ final class TestBrowser: Sendable {
         try await send(.GET, url, form: nil, cookies: cookies)
     }
 
-    func post(_ url: String, form: [(String, String)], cookies: Bool = true) async throws -> Page {
-        try await send(.POST, url, form: form, cookies: cookies)
+    func post(_ url: String, form: [(String, String)], headers: [(String, String)] = [], cookies: Bool = true) async throws -> Page {
+        try await send(.POST, url, form: form, headers: headers, cookies: cookies)
     }
 
-    private func send(_ method: HTTPMethod, _ url: String, form: [(String, String)]?, cookies: Bool) async throws -> Page {
+    private func send(_ method: HTTPMethod, _ url: String, form: [(String, String)]?, headers: [(String, String)] = [], cookies: Bool) async throws -> Page {
         var request = HTTPClientRequest(url: url)
         request.method = method
         if cookies, let header = jar.header(for: url) { request.headers.add(name: "Cookie", value: header) }
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
         if let form {
             request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
             request.body = .bytes(ByteBuffer(string: PercentEncoding.encodeForm(form)))

@@ -55,18 +55,21 @@ struct AdministratorGate: Sendable {
         guard AgentRuntimeIdentifier.isValidRuntimeId(runtimeId[...]), let dash = runtimeId.lastIndex(of: "-") else {
             throw AgentCoreError.invalidField("agentRuntimeId", "Member must satisfy regular expression pattern: [a-zA-Z][a-zA-Z0-9_]{0,99}-[a-zA-Z0-9]{10}")
         }
-        var facts = AgentFacts(name: String(runtimeId[..<dash]))
-        if let runtime = try? await registry.runtime(id: runtimeId) {
-            facts = AgentFacts(
-                name: runtime.name, id: runtime.id, arn: names.runtimeARN(runtimeId: runtime.id), version: runtime.latestVersion,
-                tags: runtime.tags
-            )
-            if let version = try? await registry.version(of: runtime, nil) {
-                facts.serverProtocol = version.configuration.protocolConfiguration.serverProtocol.rawValue
-                facts.hasJWTAuthorizer = version.configuration.requiresJWTBearer
-            }
-        }
+        let facts = await agentFacts(runtimeId: runtimeId) ?? AgentFacts(name: String(runtimeId[..<dash]))
         try authorize(principal, action, .agent(facts), request, context)
+    }
+
+    /// What policies see of an existing runtime: name, id, ARN, latest version, protocol, authorizer and tags.
+    func agentFacts(runtimeId: String) async -> AgentFacts? {
+        guard let runtime = try? await registry.runtime(id: runtimeId) else { return nil }
+        var facts = AgentFacts(
+            name: runtime.name, id: runtime.id, arn: names.runtimeARN(runtimeId: runtime.id), version: runtime.latestVersion, tags: runtime.tags
+        )
+        if let version = try? await registry.version(of: runtime, nil) {
+            facts.serverProtocol = version.configuration.protocolConfiguration.serverProtocol.rawValue
+            facts.hasJWTAuthorizer = version.configuration.requiresJWTBearer
+        }
+        return facts
     }
 
     /// Logs and audits a control-plane change; `before` and `after` are ``AuditSummary`` values (nothing secret).

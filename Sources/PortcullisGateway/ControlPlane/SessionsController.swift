@@ -80,13 +80,19 @@ struct SessionsController: Sendable {
         let principal = try await gate.authenticate(request).principal
         let (runtimeId, sessionId) = try parameters(context)
         try await gate.authorize(principal, .terminateSession, runtimeId: runtimeId, request, context)
+        try await end(runtimeId: runtimeId, sessionId: sessionId, by: principal)
+        return Response(status: .noContent)
+    }
+
+    /// Ends anyone's session for an administrator already authorized to (`TerminateSession`); the session's end
+    /// is audited with reason `stopped`, and who ended it as a control-plane change.
+    func end(runtimeId: String, sessionId: String, by principal: Principal) async throws(AgentCoreError) {
         guard let sandboxes else { throw AgentCoreError(.resourceNotFound, "Runtime session \(sessionId) was not found") }
         try await sandboxes.stop(runtimeId: runtimeId, sessionId: sessionId, principalId: nil)
-        gate.logger.notice(
-            "session terminated by an administrator",
-            metadata: ["principal": "\(principal.id)", "agent_runtime": "\(runtimeId)", "session_id": "\(sessionId)"]
+        gate.recordChange(
+            GatewayAction.terminateSession.rawValue, by: principal, resource: names.runtimeARN(runtimeId: runtimeId), agentRuntimeId: runtimeId,
+            details: ["runtimeSessionId": .string(sessionId)]
         )
-        return Response(status: .noContent)
     }
 
     @Sendable func usage(_ request: Request, context: GatewayRequestContext) async throws -> Response {
@@ -126,7 +132,7 @@ struct SessionsController: Sendable {
 
     // MARK: - Shapes and parameters
 
-    private func liveSessions() -> [String: SandboxSessions.ActiveSession] {
+    func liveSessions() -> [String: SandboxSessions.ActiveSession] {
         Dictionary((sandboxes?.activeSessions() ?? []).map { ($0.record.sandboxId, $0) }, uniquingKeysWith: { first, _ in first })
     }
 

@@ -48,7 +48,8 @@ public final class APIKeyAuthenticator: InboundAuthenticator {
         return Self.principal(for: record)
     }
 
-    private static func principal(for record: APIKeyRecord) -> Principal {
+    /// The principal an API key stands for.
+    public static func principal(for record: APIKeyRecord) -> Principal {
         Principal(
             method: .apiKey,
             id: "apikey:\(record.id)",

@@ -29,6 +29,9 @@ public enum GatewayAction: String, Sendable, CaseIterable {
     case terminateSession = "TerminateSession"
     case getUsage = "GetUsage"
     case getAuditLog = "GetAuditLog"
+    // The policy set in force and what it would decide (the admin console's policy pages).
+    case getPolicySet = "GetPolicySet"
+    case testPolicy = "TestPolicy"
     // Workload identities and credential providers (control plane).
     case createWorkloadIdentity = "CreateWorkloadIdentity"
     case getWorkloadIdentity = "GetWorkloadIdentity"
@@ -73,7 +76,7 @@ public enum GatewayAction: String, Sendable, CaseIterable {
         case .getResourceOauth2Token, .getResourceApiKey:
             return [.useCredentials]
         case .getAgentRuntime, .listAgentRuntimes, .listAgentRuntimeVersions, .getAgentRuntimeEndpoint, .listAgentRuntimeEndpoints,
-            .listSessions, .getSession, .getUsage, .getAuditLog, .getWorkloadIdentity, .listWorkloadIdentities,
+            .listSessions, .getSession, .getUsage, .getAuditLog, .getPolicySet, .testPolicy, .getWorkloadIdentity, .listWorkloadIdentities,
             .getCredentialProvider, .listCredentialProviders:
             return [.administer, .readControlPlane]
         case .createAgentRuntime, .updateAgentRuntime, .deleteAgentRuntime, .createAgentRuntimeEndpoint,

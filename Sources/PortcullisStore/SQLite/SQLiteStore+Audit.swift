@@ -61,8 +61,13 @@ extension SQLiteStore: AuditStore {
             conditions.append("sequence > ?")
             arguments += [after]
         }
+        if let before = query.before {
+            conditions.append("sequence < ?")
+            arguments += [before]
+        }
         arguments += [query.limit]
-        let sql = "SELECT * FROM audit_record \(conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")) ORDER BY sequence LIMIT ?"
+        let order = query.newestFirst ? "sequence DESC" : "sequence"
+        let sql = "SELECT * FROM audit_record \(conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")) ORDER BY \(order) LIMIT ?"
         let bound = arguments
         return try await pool.read { db in
             try Row.fetchAll(db, sql: sql, arguments: bound).compactMap(Self.auditRecord)
