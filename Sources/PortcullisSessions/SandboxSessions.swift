@@ -288,9 +288,10 @@ public final class SandboxSessions: Sendable {
                     ownerId: principalId, version: agent.version, port: agent.port, phase: .running(sandbox), createdAt: now,
                     lastActivity: now, lastPing: now, inFlight: 0, lifecycle: agent.lifecycle, memory: MemoryMeter(startedAt: now)
                 )
-                if running.kept {
-                    records?.started(entry.record(key: key, sandbox: sandbox, driver: driver.name, cpuSeconds: 0, at: clock.now(), ended: nil))
-                } else {
+                // Every sandbox that started is recorded as started, so its end (and the active-sessions gauge)
+                // always has a start to pair with.
+                records?.started(entry.record(key: key, sandbox: sandbox, driver: driver.name, cpuSeconds: 0, at: clock.now(), ended: nil))
+                if !running.kept {
                     // The session was ended (runtime deleted, gateway stopping) while its sandbox started.
                     await end(entry, sandbox, key: key, reason: .shutdown)
                     result = .failure(AgentCoreError(.runtimeClientError, "The session ended while it was starting"))

@@ -63,14 +63,17 @@ struct MemoryMeter: Sendable {
     }
 }
 
-/// Hands records to the recorder: starts and checkpoints in order, off the caller's path (``started(_:)``,
-/// ``checkpoint(_:)``); a session's end at once (``ended(_:)``), so whoever ended it reads the final record. The
-/// recorder must keep an ended record over a late checkpoint (the store does). ``close()`` waits until everything
-/// queued is written.
+/// Hands records to the recorder in order: starts and checkpoints off the caller's path (``started(_:)``,
+/// ``checkpoint(_:)``), a session's end behind them, awaited (``ended(_:)``), so whoever ended it reads the final
+/// record. The recorder must keep an ended record over a late checkpoint (the store does). ``close()`` waits until
+/// everything queued is written.
 final class RecordQueue: Sendable {
     private enum Item: Sendable {
         case started(SessionRecord)
         case checkpoint([SessionRecord])
+        /// Resumed once the end is written; ends go through the queue too, so a session that ends right after it
+        /// started cannot have its end written before its start.
+        case ended(SessionRecord, CheckedContinuation<Bool, Never>)
     }
 
     private let recorder: any SessionRecorder
@@ -86,6 +89,9 @@ final class RecordQueue: Sendable {
                 switch item {
                 case .started(let record): await recorder.started(record)
                 case .checkpoint(let records): await recorder.record(records)
+                case .ended(let record, let written):
+                    await recorder.ended(record)
+                    written.resume(returning: true)
                 }
             }
         }
@@ -99,8 +105,14 @@ final class RecordQueue: Sendable {
         continuation.yield(.checkpoint(records))
     }
 
+    /// Returns once the end is written.
     func ended(_ record: SessionRecord) async {
-        await recorder.ended(record)
+        let queued = await withCheckedContinuation { written in
+            if case .enqueued = continuation.yield(.ended(record, written)) { return }
+            written.resume(returning: false)
+        }
+        // After close() (the gateway stopping) there is no queue left to keep the order; nothing is behind it either.
+        if !queued { await recorder.ended(record) }
     }
 
     func close() async {

@@ -1,11 +1,13 @@
 import AsyncHTTPClient
 import Foundation
 import HTTPTypes
+import Hummingbird
 import NIOCore
 import NIOHTTP1
 @testable import PortcullisCore
 @testable import PortcullisGateway
 import PortcullisSessions
+import Synchronization
 import Testing
 
 @Suite("OpenTelemetry traces over OTLP/HTTP", .enabled(if: ExternalProcess.python != nil, "run scripts/install-test-deps.sh first"))
@@ -23,6 +25,9 @@ struct TracingTests {
         var attributes: [String: Any]
         var resource: [String: Any]
         var status: Int
+        /// Start and end, seconds since 1970.
+        var start: Double
+        var end: Double
 
         init(_ object: [String: Any]) {
             traceId = object["traceId"] as? String ?? ""
@@ -33,6 +38,8 @@ struct TracingTests {
             attributes = object["attributes"] as? [String: Any] ?? [:]
             resource = object["resource"] as? [String: Any] ?? [:]
             status = object["status"] as? Int ?? 0
+            start = Double(object["startNanos"] as? Int ?? 0) / 1e9
+            end = Double(object["endNanos"] as? Int ?? 0) / 1e9
         }
     }
 
@@ -117,6 +124,42 @@ struct TracingTests {
                         let parts = traceparent.split(separator: "-").map(String.init)
                         #expect(parts.count == 4 && parts[1] == traceId && forwards.contains(parts[2]), "\(traceparent) vs \(forwards)")
                     }
+                }
+            }
+        }
+    }
+
+    @Test("a streamed answer's server and forward spans end when the stream does, not when its head arrives")
+    func streamedAnswerSpans() async throws {
+        let lastFrameWritten = Mutex(0.0)
+        try await Self.withReceiver { port, fetch in
+            try await withTestAgent({ router, _ in
+                router.post("/invocations") { _, _ in
+                    Response(
+                        status: .ok,
+                        headers: [.contentType: "text/event-stream"],
+                        body: ResponseBody { writer in
+                            try await writer.write(ByteBuffer(string: "data: {\"n\":1}\n\n"))
+                            try await Task.sleep(for: .milliseconds(300))
+                            lastFrameWritten.withLock { $0 = Date().timeIntervalSince1970 }
+                            try await writer.write(ByteBuffer(string: "data: {\"n\":2}\n\n"))
+                            try await writer.finish(nil)
+                        }
+                    )
+                }
+            }) { agentURL, _ in
+                try await TestGateway.run(configure: { $0.tracing = Self.tracing(port) }) { gateway in
+                    let arn = try await gateway.registerAgent(name: "streaming", url: agentURL)
+                    let answer = try await gateway.send(.POST, gateway.invocationURL(arn), headers: [("Accept", "text/event-stream")], body: "{}")
+                    #expect(answer.status == 200 && answer.body.contains("{\"n\":2}"), "\(answer.body)")
+                    let spans = try await Self.spans(fetch) { spans in spans.contains { $0.name == "forward" } && spans.contains { $0.kind == 2 } }
+                    let server = try #require(spans.first { $0.kind == 2 && $0.name == "POST /runtimes/{runtime}/invocations" })
+                    let forward = try #require(spans.first { $0.name == "forward" && $0.parentSpanId == server.spanId })
+                    let written = lastFrameWritten.withLock { $0 }
+                    #expect(written > 0)
+                    #expect(forward.end >= written, "forwarding ends after the agent's last frame: ended \(forward.end), frame at \(written)")
+                    #expect(server.end >= forward.end, "the server span ends after forwarding")
+                    #expect(server.status != 2 && forward.status != 2)
                 }
             }
         }

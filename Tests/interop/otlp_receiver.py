@@ -42,6 +42,8 @@ def flatten(export, content_type):
                     "kind": span.kind,
                     "attributes": attributes(span.attributes),
                     "status": span.status.code,
+                    "startNanos": span.start_time_unix_nano,
+                    "endNanos": span.end_time_unix_nano,
                     "resource": resource,
                     "contentType": content_type,
                 })

@@ -22,6 +22,9 @@ public struct TracingConfiguration: Sendable, Equatable, Decodable {
     public var agentReceiver: Bool
     /// How long finished spans wait to be exported in a batch.
     public var exportDelaySeconds: Double
+    /// How long one export may take, retries included; it also bounds the last flush when the gateway stops, so a
+    /// collector that is down delays a shutdown by at most this much.
+    public var exportTimeoutSeconds: Double
 
     public init(
         endpoint: String? = nil,
@@ -29,7 +32,8 @@ public struct TracingConfiguration: Sendable, Equatable, Decodable {
         serviceName: String = "portcullis",
         sampleRatio: Double = 1,
         agentReceiver: Bool = true,
-        exportDelaySeconds: Double = 5
+        exportDelaySeconds: Double = 5,
+        exportTimeoutSeconds: Double = 10
     ) {
         self.endpoint = endpoint
         self.wireProtocol = wireProtocol
@@ -37,6 +41,7 @@ public struct TracingConfiguration: Sendable, Equatable, Decodable {
         self.sampleRatio = sampleRatio
         self.agentReceiver = agentReceiver
         self.exportDelaySeconds = exportDelaySeconds
+        self.exportTimeoutSeconds = exportTimeoutSeconds
     }
 
     /// Whether spans are recorded and exported at all.
@@ -45,7 +50,7 @@ public struct TracingConfiguration: Sendable, Equatable, Decodable {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case endpoint
         case wireProtocol = "protocol"
-        case serviceName, sampleRatio, agentReceiver, exportDelaySeconds
+        case serviceName, sampleRatio, agentReceiver, exportDelaySeconds, exportTimeoutSeconds
     }
 
     public init(from decoder: any Decoder) throws {
@@ -58,6 +63,7 @@ public struct TracingConfiguration: Sendable, Equatable, Decodable {
         self.sampleRatio = try container.value(.sampleRatio, default: defaults.sampleRatio)
         self.agentReceiver = try container.value(.agentReceiver, default: defaults.agentReceiver)
         self.exportDelaySeconds = try container.value(.exportDelaySeconds, default: defaults.exportDelaySeconds)
+        self.exportTimeoutSeconds = try container.value(.exportTimeoutSeconds, default: defaults.exportTimeoutSeconds)
         if let endpoint {
             guard let scheme = endpoint.split(separator: ":", maxSplits: 1).first?.lowercased(), scheme == "http" || scheme == "https",
                 endpoint.contains("://"), !endpoint.contains("@")
@@ -70,6 +76,9 @@ public struct TracingConfiguration: Sendable, Equatable, Decodable {
         }
         guard (0.05...60).contains(exportDelaySeconds) else {
             throw ConfigurationError("tracing.exportDelaySeconds must be between 0.05 and 60")
+        }
+        guard (0.5...60).contains(exportTimeoutSeconds) else {
+            throw ConfigurationError("tracing.exportTimeoutSeconds must be between 0.5 and 60")
         }
         guard !serviceName.isEmpty, serviceName.count <= 256 else {
             throw ConfigurationError("tracing.serviceName must be 1-256 characters")

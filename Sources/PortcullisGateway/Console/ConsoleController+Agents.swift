@@ -22,7 +22,7 @@ extension ConsoleController {
                 .text(version.configuration.protocolConfiguration.serverProtocol.rawValue),
                 .text(Self.describe(version.configuration.artifact)),
                 live[runtime.id].map { .link(String($0), to: ConsoleHTML.path("/console/sessions", [("agentRuntimeId", runtime.id)])) } ?? .number("0"),
-                .text(ConsoleHTML.time(runtime.lastUpdatedAt)),
+                .time(runtime.lastUpdatedAt),
             ]
         }
         var body = ConsoleHTML.table(
@@ -62,7 +62,7 @@ extension ConsoleController {
                 return [
                     .number(String(version.version)),
                     .text(version.status.rawValue + (version.failureReason.map { ": \($0)" } ?? "")),
-                    .text(ConsoleHTML.time(version.createdAt)),
+                    .time(version.createdAt),
                     .text(version.configuration.protocolConfiguration.serverProtocol.rawValue),
                     .text(Self.describe(version.configuration.artifact)),
                     .number("\(lifecycle.idleRuntimeSessionTimeout) s"),
@@ -81,7 +81,7 @@ extension ConsoleController {
             endpoints.map { endpoint in
                 [
                     .text(endpoint.name), .number(String(endpoint.liveVersion)), .number(String(endpoint.targetVersion)),
-                    .text(endpoint.status.rawValue + (endpoint.failureReason.map { ": \($0)" } ?? "")), .text(ConsoleHTML.time(endpoint.lastUpdatedAt)),
+                    .text(endpoint.status.rawValue + (endpoint.failureReason.map { ": \($0)" } ?? "")), .time(endpoint.lastUpdatedAt),
                 ]
             },
             empty: "No endpoints: calls reach the latest version (DEFAULT)."

@@ -59,7 +59,7 @@ extension ConsoleController {
                 let event = record.event
                 return [
                     .number(String(record.sequence)),
-                    .text(ConsoleHTML.time(event.time)),
+                    .time(event.time),
                     .text(event.kind.rawValue),
                     .text(event.outcome),
                     .text(event.principal ?? ""),

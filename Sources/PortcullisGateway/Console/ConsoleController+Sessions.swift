@@ -37,23 +37,22 @@ extension ConsoleController {
             .sorted { $0.record.startedAt > $1.record.startedAt }
         body += ConsoleHTML.heading("Active (\(active.count))")
         body += ConsoleHTML.table(
-            ["Agent", "Session", "Principal", "Version", "Driver", "Started", "Last call", "In flight", "CPU s", "Memory GB·s", "Peak memory",
-             "Calls", "Bytes in", "Bytes out", ""],
+            ["", "Agent", "Session", "Principal", "Version", "Driver", "Started", "Last call", "In flight", "CPU s", "Memory GB·s", "Peak memory",
+             "Calls", "Bytes in", "Bytes out"],
             active.map { session in
                 let record = session.record
                 return [
+                    .button("Stop", posting: [("agentRuntimeId", record.runtimeId), ("runtimeSessionId", record.sessionId)],
+                            to: "/console/sessions/stop", token: viewer.formToken),
                     .link(record.runtimeId, to: "/console/agents/\(record.runtimeId)"),
                     .code(record.sessionId),
                     .text(record.ownerId),
                     .number(String(record.version)),
                     .text(record.driver),
-                    .text(ConsoleHTML.time(record.startedAt)),
-                    .text(ConsoleHTML.time(session.lastActivity)),
+                    .time(record.startedAt),
+                    .time(session.lastActivity),
                     .number(String(session.inFlight)),
-                ] + Self.usageCells(record.usage) + [
-                    .button("Stop", posting: [("agentRuntimeId", record.runtimeId), ("runtimeSessionId", record.sessionId)],
-                            to: "/console/sessions/stop", token: viewer.formToken),
-                ]
+                ] + Self.usageCells(record.usage)
             },
             empty: "No session is running."
         )
@@ -70,8 +69,8 @@ extension ConsoleController {
                     .code(record.sessionId),
                     .text(record.ownerId),
                     .number(String(record.version)),
-                    .text(ConsoleHTML.time(record.startedAt)),
-                    .text(ConsoleHTML.optionalTime(record.endedAt)),
+                    .time(record.startedAt),
+                    .time(record.endedAt),
                     .text(record.endReason ?? ""),
                 ] + Self.usageCells(record.usage)
             },

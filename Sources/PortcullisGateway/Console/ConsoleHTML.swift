@@ -7,16 +7,17 @@ enum ConsoleHTML {
     /// One table cell, already HTML.
     struct Cell {
         fileprivate let html: String
-        fileprivate let isNumber: Bool
+        /// `number` (right-aligned figures) or `time` (kept on one line).
+        fileprivate var className: String?
 
-        static func text(_ text: String) -> Cell { Cell(html: HTMLPage.escape(text), isNumber: false) }
-        static func code(_ text: String) -> Cell { Cell(html: "<code>\(HTMLPage.escape(text))</code>", isNumber: false) }
-        static func muted(_ text: String) -> Cell { Cell(html: "<span class=\"muted\">\(HTMLPage.escape(text))</span>", isNumber: false) }
-        static func number(_ text: String) -> Cell { Cell(html: HTMLPage.escape(text), isNumber: true) }
-        static func link(_ text: String, to path: String) -> Cell { Cell(html: ConsoleHTML.link(text, to: path), isNumber: false) }
+        static func text(_ text: String) -> Cell { Cell(html: HTMLPage.escape(text)) }
+        static func code(_ text: String) -> Cell { Cell(html: "<code>\(HTMLPage.escape(text))</code>") }
+        static func number(_ text: String) -> Cell { Cell(html: HTMLPage.escape(text), className: "number") }
+        static func time(_ date: Date?) -> Cell { Cell(html: HTMLPage.escape(ConsoleHTML.optionalTime(date)), className: "time") }
+        static func link(_ text: String, to path: String) -> Cell { Cell(html: ConsoleHTML.link(text, to: path)) }
         /// A button that posts `fields` (and the form token) to `action`.
         static func button(_ label: String, posting fields: [(String, String)], to action: String, token: String) -> Cell {
-            Cell(html: ConsoleHTML.postForm(label, fields: fields, action: action, token: token), isNumber: false)
+            Cell(html: ConsoleHTML.postForm(label, fields: fields, action: action, token: token))
         }
     }
 
@@ -24,7 +25,7 @@ enum ConsoleHTML {
         guard !rows.isEmpty else { return paragraph(empty, muted: true) }
         let head = headers.map { "<th>\(HTMLPage.escape($0))</th>" }.joined()
         let body = rows.map { row in
-            "<tr>" + row.map { $0.isNumber ? "<td class=\"number\">\($0.html)</td>" : "<td>\($0.html)</td>" }.joined() + "</tr>"
+            "<tr>" + row.map { cell in cell.className.map { "<td class=\"\($0)\">\(cell.html)</td>" } ?? "<td>\(cell.html)</td>" }.joined() + "</tr>"
         }.joined(separator: "\n")
         return "<table><thead><tr>\(head)</tr></thead><tbody>\n\(body)\n</tbody></table>"
     }

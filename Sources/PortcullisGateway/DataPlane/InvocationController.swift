@@ -226,10 +226,23 @@ struct InvocationController: Sendable {
         kind: SpanKind = .internal,
         _ body: ((any Span)?) async throws(Failure) -> Value
     ) async throws(Failure) -> Value {
-        let started = ContinuousClock.now
-        let value = try await tracing.withSpan(spanName ?? stage.spanName, kind: kind, body)
-        metrics.observe(.stageDuration, stage.rawValue, since: started)
+        let (value, span) = try await openStage(stage, spanName: spanName, kind: kind, body)
+        span?.end()
         return value
+    }
+
+    /// A stage whose span the caller ends (forwarding a streamed answer lasts as long as the stream); its duration
+    /// is recorded when `body` returns.
+    private func openStage<Value, Failure: Error>(
+        _ stage: Stage,
+        spanName: String? = nil,
+        kind: SpanKind = .internal,
+        _ body: ((any Span)?) async throws(Failure) -> Value
+    ) async throws(Failure) -> (Value, (any Span)?) {
+        let started = ContinuousClock.now
+        let result = try await tracing.withOpenSpan(spanName ?? stage.spanName, kind: kind, body)
+        metrics.observe(.stageDuration, stage.rawValue, since: started)
+        return result
     }
 
     private func identify(_ facts: RequestFacts, context: GatewayRequestContext) async throws(AgentCoreError) -> AdmittedInvocation {
@@ -370,7 +383,8 @@ struct InvocationController: Sendable {
         case .spooled(let chunks): hold.countIn(chunks.length)
         case .none, .stream: break  // A stream counts as it goes.
         }
-        let response = try await stage(.forward, spanName: spanName, kind: .client) { span in
+        let traceIndex = traceIndex
+        let ((response, invocationMark), forwardSpan) = try await openStage(.forward, spanName: spanName, kind: .client) { span in
             // The agent's spans join the trace under this one, and so do its vault calls while it answers.
             tracing.inject(into: &headers)
             var invocationMark: (sandboxId: String, mark: Int)?
@@ -378,16 +392,21 @@ struct InvocationController: Sendable {
                 let mark = traceIndex.invocationBegan(sandboxId: sandbox.id, sessionId: hold.sessionId, runtimeId: resolved.runtime.id, context: span.context)
                 invocationMark = (sandbox.id, mark)
             }
-            defer { if let invocationMark { traceIndex.invocationEnded(sandboxId: invocationMark.sandboxId, mark: invocationMark.mark) } }
-            let response = try await upstream.send(
-                method: method,
-                path: path,
-                to: address,
-                headers: headers,
-                body: body,
-                on: context.channel.eventLoop,
-                abandonWhenClosed: connections.connection(for: context.channel)
-            )
+            let response: UpstreamResponse
+            do {
+                response = try await upstream.send(
+                    method: method,
+                    path: path,
+                    to: address,
+                    headers: headers,
+                    body: body,
+                    on: context.channel.eventLoop,
+                    abandonWhenClosed: connections.connection(for: context.channel)
+                )
+            } catch {
+                if let invocationMark { traceIndex.invocationEnded(sandboxId: invocationMark.sandboxId, mark: invocationMark.mark) }
+                throw error
+            }
             if let span {
                 var attributes = span.attributes
                 attributes["http.request.method"] = method.rawValue
@@ -396,8 +415,18 @@ struct InvocationController: Sendable {
                 span.attributes = attributes
                 if response.head.status.code >= 500 { span.setStatus(SpanStatus(code: .error)) }
             }
-            return response
+            return (response, invocationMark)
         }
+        // Forwarding lasts until the answer has been read from the agent: here for a small one, at the stream's end
+        // for a streamed one (the agent's vault calls while it streams still nest under it).
+        let endForwarding: (@Sendable () -> Void)? = forwardSpan.map { (span: any Span) -> @Sendable () -> Void in
+            {
+                span.end()
+                if let invocationMark { traceIndex.invocationEnded(sandboxId: invocationMark.sandboxId, mark: invocationMark.mark) }
+            }
+        }
+        var forwardingEndsHere = true
+        defer { if forwardingEndsHere { endForwarding?() } }
         logger.debug(
             "agent answered",
             metadata: [
@@ -432,13 +461,20 @@ struct InvocationController: Sendable {
             return Response(status: status, headers: responseHeaders, body: ResponseBody(byteBuffer: buffer))
         }
         let maxStreamDuration = maxStreamDuration
+        forwardingEndsHere = false
         let responseBody = ResponseBody(contentLength: contentLength) { writer in
+            defer { endForwarding?() }
             let deadline = ContinuousClock.now + maxStreamDuration
             var iterator = response.body.makeAsyncIterator()
-            while let chunk = try await iterator.next() {
-                guard ContinuousClock.now < deadline else { throw AgentCoreError(.runtimeClientError, "The stream exceeded its time limit") }
-                hold.countOut(chunk.readableBytes)
-                try await writer.write(chunk)
+            do {
+                while let chunk = try await iterator.next() {
+                    guard ContinuousClock.now < deadline else { throw AgentCoreError(.runtimeClientError, "The stream exceeded its time limit") }
+                    hold.countOut(chunk.readableBytes)
+                    try await writer.write(chunk)
+                }
+            } catch {
+                forwardSpan?.setStatus(SpanStatus(code: .error, message: GatewayTracing.statusMessage(error)))
+                throw error
             }
             try await writer.finish(nil)
             withExtendedLifetime((hold, response)) {}

@@ -31,11 +31,15 @@ struct EnvelopeMiddleware: RouterMiddleware {
         context: GatewayRequestContext,
         next: (Request, GatewayRequestContext) async throws -> Response
     ) async -> Response {
-        let response: Response
+        var response: Response
         if let span = tracing.startServerSpan(request.method.rawValue, headers: request.headers) {
             response = await tracing.within(span) { await answer(request, context: context, next: next) }
             Self.describe(span, request: request, context: context, response: response)
-            span.end()
+            if GatewayTracing.isStreamed(response.body) {
+                response.body = GatewayTracing.ending(span, after: response.body)
+            } else {
+                span.end()
+            }
         } else {
             response = await answer(request, context: context, next: next)
         }
@@ -47,7 +51,7 @@ struct EnvelopeMiddleware: RouterMiddleware {
 
     /// The HTTP server attributes of OpenTelemetry's semantic conventions, plus the AgentCore request id and the
     /// agent runtime. Only the path is recorded, never the query (presigned URLs carry signatures there). A span of
-    /// a streamed answer ends when its head is sent.
+    /// a streamed answer ends when its last byte is written.
     private static func describe(_ span: any Span, request: Request, context: GatewayRequestContext, response: Response) {
         let route = context.endpointPath
         span.operationName = route.map { "\(request.method.rawValue) \($0)" } ?? request.method.rawValue

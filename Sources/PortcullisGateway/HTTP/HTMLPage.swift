@@ -60,14 +60,15 @@ struct HTMLPage: Sendable {
         """
 
     private static let wideStyle = """
-        body{font:15px system-ui,sans-serif;max-width:84rem;margin:1rem auto;padding:0 1rem}
+        body{font:15px system-ui,sans-serif;margin:1rem 1.5rem}
         nav{display:flex;gap:1.25rem;align-items:baseline;border-bottom:1px solid #ccc;padding:.5rem 0}
         nav form{margin-left:auto}nav a{text-decoration:none}
-        table{border-collapse:collapse;width:100%;margin:.5rem 0 1.5rem}
+        table{border-collapse:collapse;width:100%;margin:.5rem 0 1.5rem;font-size:14px}
         th,td{text-align:left;padding:.3rem .5rem;border-bottom:1px solid #e3e3e3;vertical-align:top}
-        th{background:#f4f4f4}td.number{text-align:right;font-variant-numeric:tabular-nums}
-        code,pre{background:#f2f2f2;padding:0 .2rem}pre{padding:.5rem;overflow-x:auto}
-        button{font:inherit;padding:.2rem .7rem;cursor:pointer}
+        th{background:#f4f4f4}td.number{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}td.time{white-space:nowrap}
+        td code{word-break:break-all}code,pre{background:#f2f2f2;padding:0 .2rem}pre{padding:.5rem;overflow-x:auto}
+        dl{display:grid;grid-template-columns:max-content auto;gap:.25rem 1rem}dt{font-weight:600}dd{margin:0}
+        button{font:inherit;padding:.2rem .7rem;cursor:pointer}td form{margin:0}
         form.filters{display:flex;flex-wrap:wrap;gap:.75rem;align-items:end;margin:.5rem 0}
         form.filters label{display:flex;flex-direction:column;font-size:.85rem}
         .allowed{color:#0a6b2d;font-weight:600}.denied,.problem{color:#a4161a;font-weight:600}.muted{color:#666}

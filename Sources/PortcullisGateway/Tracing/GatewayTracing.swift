@@ -1,4 +1,5 @@
 import HTTPTypes
+import Hummingbird
 import Logging
 import NIOHTTP1
 import OTel
@@ -38,6 +39,9 @@ struct GatewayTracing: Sendable {
         otel.traces.otlpExporter.endpoint = endpoint
         otel.traces.otlpExporter.protocol = configuration.wireProtocol == .json ? .httpJSON : .httpProtobuf
         otel.traces.batchSpanProcessor.scheduleDelay = .milliseconds(Int64(configuration.exportDelaySeconds * 1000))
+        let exportTimeout = Duration.milliseconds(Int64(configuration.exportTimeoutSeconds * 1000))
+        otel.traces.otlpExporter.timeout = exportTimeout
+        otel.traces.batchSpanProcessor.exportTimeout = exportTimeout
         otel.traces.sampler = .parentBasedTraceIDRatio(ratio: configuration.sampleRatio) ?? .parentBasedAlwaysOn
         let backend = try OTel.makeTracingBackend(configuration: otel)
         keptAlive.withLock { $0.append((backend.factory, backend.service)) }
@@ -90,9 +94,20 @@ struct GatewayTracing: Sendable {
         kind: SpanKind = .internal,
         _ body: ((any Span)?) async throws(Failure) -> Value
     ) async throws(Failure) -> Value {
-        guard let tracer, let parent = InstrumentationContext.current else { return try await body(nil) }
+        let (value, span) = try await withOpenSpan(name, kind: kind, body)
+        span?.end()
+        return value
+    }
+
+    /// ``withSpan(_:kind:_:)`` whose span outlives `body`: it comes back open, for the caller to end (a streamed
+    /// answer's span ends with the stream). A failure ends it before the error is thrown.
+    func withOpenSpan<Value, Failure: Error>(
+        _ name: String,
+        kind: SpanKind = .internal,
+        _ body: ((any Span)?) async throws(Failure) -> Value
+    ) async throws(Failure) -> (Value, (any Span)?) {
+        guard let tracer, let parent = InstrumentationContext.current else { return (try await body(nil), nil) }
         let span = tracer.startSpan(name, context: parent, ofKind: kind)
-        defer { span.end() }
         let result: Result<Value, Failure> = await InstrumentationContext.$current.withValue(span.context) {
             do throws(Failure) {
                 return .success(try await body(span))
@@ -100,10 +115,36 @@ struct GatewayTracing: Sendable {
                 return .failure(error)
             }
         }
-        if case .failure(let error) = result {
+        switch result {
+        case .success(let value):
+            return (value, span)
+        case .failure(let error):
             span.setStatus(SpanStatus(code: .error, message: Self.statusMessage(error)))
+            span.end()
+            throw error
         }
-        return try result.get()
+    }
+
+    /// Answers of at most this size are in memory when the handler returns; larger ones (and those of unknown
+    /// length) are streamed afterwards, so their spans end with ``ending(_:after:)``.
+    static let streamedBodyThreshold = 256 * 1024
+
+    /// `body`, ending `span` once it has been written (failed, when writing it fails).
+    static func ending(_ span: any Span, after body: ResponseBody) -> ResponseBody {
+        ResponseBody(contentLength: body.contentLength) { writer in
+            do {
+                try await body.write(writer)
+            } catch {
+                span.setStatus(SpanStatus(code: .error, message: statusMessage(error)))
+                span.end()
+                throw error
+            }
+            span.end()
+        }
+    }
+
+    static func isStreamed(_ body: ResponseBody) -> Bool {
+        (body.contentLength ?? Int.max) > streamedBodyThreshold
     }
 
     /// Runs `body` with `span` as the current span (its children nest under it).
