@@ -230,18 +230,38 @@ public struct Gateway: Sendable {
             }
             return try ProcessDriver(stateDirectory: dataDirectory + "/processes", setpriv: sandbox.setprivPath, logger: logger)
         case .bubblewrap, .none:
-            return try BubblewrapDriver(
-                configuration: BubblewrapDriver.Configuration(
-                    bubblewrap: sandbox.bubblewrapPath,
-                    setpriv: sandbox.setprivPath,
-                    uids: sandbox.uidRange,
-                    stateDirectory: dataDirectory + "/sandboxes",
-                    // One cgroup tree per data directory: gateways sharing a host never touch each other's sessions.
-                    instance: String(Hex.encode(SHA256.hash(data: Array(dataDirectory.utf8))).prefix(12))
+            return try bubblewrapDriver(sandbox, dataDirectory: dataDirectory, stateDirectory: dataDirectory + "/sandboxes", logger: logger)
+        case .microvm:
+            let microvm = sandbox.microvm
+            return try MicroVMDriver(
+                configuration: MicroVMDriver.Configuration(
+                    qemu: microvm.qemuPath,
+                    guestDirectory: microvm.guestDirectory ?? dataDirectory + "/microvm-guest",
+                    stateDirectory: dataDirectory + "/microvm",
+                    vcpus: microvm.vcpus,
+                    acceleration: microvm.acceleration
                 ),
+                // QEMU runs confined like any agent: its own uid, namespaces, seccomp and the session's cgroup.
+                confinement: try bubblewrapDriver(sandbox, dataDirectory: dataDirectory, stateDirectory: dataDirectory + "/microvm/monitors", logger: logger),
                 logger: logger
             )
         }
+    }
+
+    private static func bubblewrapDriver(
+        _ sandbox: SandboxConfiguration, dataDirectory: String, stateDirectory: String, logger: Logger
+    ) throws(SandboxError) -> BubblewrapDriver {
+        try BubblewrapDriver(
+            configuration: BubblewrapDriver.Configuration(
+                bubblewrap: sandbox.bubblewrapPath,
+                setpriv: sandbox.setprivPath,
+                uids: sandbox.uidRange,
+                stateDirectory: stateDirectory,
+                // One cgroup tree per data directory: gateways sharing a host never touch each other's sessions.
+                instance: String(Hex.encode(SHA256.hash(data: Array(dataDirectory.utf8))).prefix(12))
+            ),
+            logger: logger
+        )
     }
 
     /// Session bookkeeping, with sandboxes when the configured driver works on this host.

@@ -6,6 +6,9 @@ public struct SandboxConfiguration: Sendable, Equatable, Decodable {
         /// **No isolation**: each session's agent is a plain process on the host (development on machines without
         /// bubblewrap, such as macOS). Refused unless ``SandboxConfiguration/allowProcessDriver`` is set.
         case process
+        /// A virtual machine per session (QEMU `microvm`, KVM or software emulation), itself confined like a
+        /// bubblewrap sandbox; needs the guest that `scripts/build-microvm-guest.sh` builds.
+        case microvm
         /// No sandboxes: code runtimes are refused; endpoint agents work as before.
         case none
     }
@@ -30,6 +33,7 @@ public struct SandboxConfiguration: Sendable, Equatable, Decodable {
     public var warmPoolSize: Int
     /// Must be `true` for `driver: process`, which runs agents without any isolation.
     public var allowProcessDriver: Bool
+    public var microvm: MicroVMConfiguration
 
     public init(
         driver: Driver = .bubblewrap,
@@ -44,7 +48,8 @@ public struct SandboxConfiguration: Sendable, Equatable, Decodable {
         maxSessionsPerPrincipal: Int = 50,
         startTimeoutSeconds: Double = 30,
         warmPoolSize: Int = 0,
-        allowProcessDriver: Bool = false
+        allowProcessDriver: Bool = false,
+        microvm: MicroVMConfiguration = MicroVMConfiguration()
     ) {
         self.driver = driver
         self.bubblewrapPath = bubblewrapPath
@@ -59,11 +64,12 @@ public struct SandboxConfiguration: Sendable, Equatable, Decodable {
         self.startTimeoutSeconds = startTimeoutSeconds
         self.warmPoolSize = warmPoolSize
         self.allowProcessDriver = allowProcessDriver
+        self.microvm = microvm
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case driver, bubblewrapPath, setprivPath, uidRange, memoryMiB, cpus, maxProcesses, writableMiB, maxSessions,
-            maxSessionsPerPrincipal, startTimeoutSeconds, warmPoolSize, allowProcessDriver
+            maxSessionsPerPrincipal, startTimeoutSeconds, warmPoolSize, allowProcessDriver, microvm
     }
 
     public init(from decoder: any Decoder) throws {
@@ -91,6 +97,7 @@ public struct SandboxConfiguration: Sendable, Equatable, Decodable {
         self.startTimeoutSeconds = try container.value(.startTimeoutSeconds, default: defaults.startTimeoutSeconds)
         self.warmPoolSize = try container.value(.warmPoolSize, default: defaults.warmPoolSize)
         self.allowProcessDriver = try container.value(.allowProcessDriver, default: false)
+        self.microvm = try container.value(.microvm, default: defaults.microvm)
         if driver == .process && !allowProcessDriver {
             throw ConfigurationError(
                 "sandbox.driver: process runs agents WITHOUT ANY ISOLATION (for development on machines without bubblewrap); set sandbox.allowProcessDriver: true to accept that"

@@ -291,3 +291,14 @@ struct ArtifactError: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }
 }
+
+extension ToolProcess {
+    /// ``run()`` as a deployment step: a tool that cannot start fails the deployment with its reason.
+    func runStep() async throws(ArtifactError) -> Outcome {
+        do {
+            return try await run()
+        } catch {
+            throw ArtifactError(error.description)
+        }
+    }
+}

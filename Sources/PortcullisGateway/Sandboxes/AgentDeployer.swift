@@ -202,7 +202,7 @@ actor AgentDeployer {
             environment: ["PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"],
             timeout: .seconds(300),
             tailBytes: 800
-        ).run()
+        ).runStep()
         guard outcome.exitStatus != 0 else { return }
         let detail = outcome.timedOut ? "it took longer than 5 minutes" : outcome.outputTail.replacingOccurrences(of: directory + "/", with: "")
         if outcome.timedOut || detail.contains("\(SandboxLayout.codeDirectory)/\(entryPoint)") || detail.contains("'\(entryPoint)'") {

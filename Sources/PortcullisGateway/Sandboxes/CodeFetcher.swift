@@ -261,7 +261,7 @@ struct ZipExtraction {
     func extract(_ archive: String, to directory: String) async throws(ArtifactError) {
         let outcome = try await ToolProcess.pythonScript(
             Self.script, arguments: [archive, directory, String(maxBytes), String(maxEntries)], timeout: .seconds(600), tailBytes: 300
-        ).run()
+        ).runStep()
         guard outcome.exitStatus == 0 else {
             let message = outcome.timedOut ? "it took longer than 10 minutes" : outcome.outputTail.replacingOccurrences(of: archive, with: "the archive")
             throw ArtifactError("cannot unpack the code: \(message)")

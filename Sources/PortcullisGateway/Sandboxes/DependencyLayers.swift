@@ -72,7 +72,7 @@ struct DependencyLayers: Sendable {
             arguments: arguments,
             environment: ["PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": directory],
             timeout: .seconds(pip.timeoutSeconds)
-        ).run()
+        ).runStep()
         guard outcome.exitStatus == 0 else {
             if outcome.timedOut {
                 throw ArtifactError("pip install -r \(CodeArtifact.requirementsFile) took longer than artifacts.pip.timeoutSeconds (\(pip.timeoutSeconds) s)")

@@ -1,4 +1,5 @@
 import Foundation
+import PortcullisCore
 
 /// Unpacks a container image — an OCI image layout (directory or tar) or a `docker save` archive — into a root
 /// directory the sandboxes show read-only, without a container engine. Python's `tarfile` reads the layers; the
@@ -25,7 +26,7 @@ struct ImageUnpacking {
             arguments: [source, staging, String(maxBytes), String(maxEntries), reference ?? "", Self.architecture],
             timeout: .seconds(900),
             tailBytes: 400
-        ).run()
+        ).runStep()
         guard outcome.exitStatus == 0 else {
             let message = outcome.timedOut ? "it took longer than 15 minutes" : outcome.outputTail.replacingOccurrences(of: source, with: "the image")
             throw ArtifactError("bad image: \(message)")

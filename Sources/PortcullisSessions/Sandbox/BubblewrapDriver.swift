@@ -203,9 +203,17 @@ public final class BubblewrapDriver: SandboxDriver {
         // The wrapper joins the session's cgroups before anything of the sandbox runs, then becomes the sandbox.
         let joinScript = #"n=$1; shift; while [ "$n" -gt 0 ]; do echo $$ > "$1" || exit 125; shift; n=$((n-1)); done; exec "$@""#
         let files = cgroup.membershipFiles
+        // A device the sandbox may use is opened through its group; nothing else of the host's groups goes in.
+        var deviceGroups: [String] = []
+        for device in specification.devices {
+            var status = stat()
+            guard stat(device, &status) == 0 else { throw SandboxError(.startFailed, "cannot use \(device): \(String(cString: strerror(errno)))") }
+            deviceGroups.append(String(status.st_gid))
+        }
+        let groups = deviceGroups.isEmpty ? "--clear-groups" : "--groups=" + deviceGroups.joined(separator: ",")
         let wrapper =
             ["-c", joinScript, "portcullis-sandbox", String(files.count)] + files
-            + [configuration.setpriv, "--reuid=\(uid)", "--regid=\(uid)", "--clear-groups", "--no-new-privs", "--", configuration.bubblewrap]
+            + [configuration.setpriv, "--reuid=\(uid)", "--regid=\(uid)", groups, "--no-new-privs", "--", configuration.bubblewrap]
             + arguments
         let process = try SandboxError.starting { () throws(SpawnError) in
             try ChildProcess(executable: "/bin/sh", arguments: wrapper, environment: ["PATH": "/usr/bin:/bin"], descriptors: descriptors)
@@ -244,6 +252,9 @@ public final class BubblewrapDriver: SandboxDriver {
             ]
             if FileManager.default.fileExists(atPath: "/usr/lib64") { arguments += ["--symlink", "usr/lib64", "/lib64"] }
             arguments += ["--proc", "/proc", "--dev", "/dev", "--dir", "/etc"]
+        }
+        for device in specification.devices {
+            arguments += ["--dev-bind", device, device]
         }
         arguments += [
             "--ro-bind-data", String(ChildDescriptor.passwd), "/etc/passwd",

@@ -63,12 +63,20 @@ final class BubblewrapSandbox: Sandbox {
     }
 
     func listen(port: Int) throws(SandboxError) -> Int32 {
-        let result = state.withLock { state -> Int32 in
-            guard state.final == nil else { return -ESHUTDOWN }
-            return pcs_listen_loopback(state.networkNamespace, UInt16(port), 64)
+        // bubblewrap reports the sandbox before its child has brought the namespace's loopback up: until then
+        // 127.0.0.1 does not exist there (EADDRNOTAVAIL), for a few milliseconds at most.
+        let deadline = ContinuousClock.now + .seconds(2)
+        while true {
+            let result = state.withLock { state -> Int32 in
+                guard state.final == nil else { return -ESHUTDOWN }
+                return pcs_listen_loopback(state.networkNamespace, UInt16(port), 64)
+            }
+            if result >= 0 { return result }
+            guard -result == EADDRNOTAVAIL, ContinuousClock.now < deadline, !hasExited else {
+                throw SandboxError(.unreachable, "cannot listen on port \(port) in the sandbox: \(String(cString: strerror(-result)))")
+            }
+            usleep(2_000)
         }
-        guard result >= 0 else { throw SandboxError(.unreachable, "cannot listen on port \(port) in the sandbox: \(String(cString: strerror(-result)))") }
-        return result
     }
 
     func usage() -> SandboxUsage {

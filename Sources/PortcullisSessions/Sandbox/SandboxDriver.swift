@@ -54,14 +54,20 @@ public struct SandboxSpecification: Sendable {
     public var limits: SandboxLimits
     /// The port the agent listens on (drivers that forward or share ports need it).
     public var agentPort: Int
+    /// Host device nodes the sandbox may use, with the device's group (`/dev/kvm` for a VM monitor); none for agents.
+    public var devices: [String]
 
-    public init(id: String, command: [String], environment: [String: String], filesystem: SandboxFilesystem, limits: SandboxLimits, agentPort: Int) {
+    public init(
+        id: String, command: [String], environment: [String: String], filesystem: SandboxFilesystem, limits: SandboxLimits, agentPort: Int,
+        devices: [String] = []
+    ) {
         self.id = id
         self.command = command
         self.environment = environment
         self.filesystem = filesystem
         self.limits = limits
         self.agentPort = agentPort
+        self.devices = devices
     }
 }
 

@@ -43,6 +43,7 @@ def act(body, headers):
             "workloadAccessToken": headers.get("X-Amz-Bedrock-AgentCore-Identity-WAT"),
             "workloadAccessTokenA2A": headers.get("WorkloadAccessToken"),
             "oauth2CallbackUrl": headers.get("OAuth2CallbackUrl"),
+            "time": time.time(),
         }
     if action == "import":
         def load():

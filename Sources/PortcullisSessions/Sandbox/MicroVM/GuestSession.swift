@@ -1,0 +1,48 @@
+import Foundation
+
+/// What one session's VM is told at boot, as the files `/session/settings` and `/session/run` the guest's `/init`
+/// reads (see `scripts/microvm-guest-init`): the size of its memory-backed writable directories, its host name,
+/// the gateway services to forward to its loopback, and the agent's environment, working directory and command.
+struct GuestSession {
+    var hostname: String
+    var writableBytes: Int
+    var forwardedPorts: [Int]
+    var environment: [String: String]
+    var workingDirectory: String
+    var command: [String]
+
+    /// The archive to append to the guest's initramfs.
+    func archive() -> [UInt8] {
+        var archive = InitramfsArchive()
+        archive.directory("session", mode: 0o700)
+        archive.file("session/settings", contents: Array(settings.utf8))
+        archive.file("session/run", contents: Array(runScript.utf8))
+        return archive.finished()
+    }
+
+    var settings: String {
+        "WRITABLE_BYTES=\(writableBytes)\nGUEST_HOSTNAME=\(Self.quoted(hostname))\nFORWARD_PORTS=\(Self.quoted(forwardedPorts.map(String.init).joined(separator: " ")))\n"
+    }
+
+    /// Exports the environment, enters the working directory and runs the command as the unprivileged `agent`
+    /// user (uid 1000), without a way back to root (`no_new_privs`).
+    var runScript: String {
+        var lines = environment.sorted { $0.key < $1.key }.map { "export \($0.key)=\(Self.quoted($0.value))" }
+        lines.append("cd \(Self.quoted(workingDirectory)) || exit 1")
+        lines.append(
+            "exec setpriv --nnp su -p -s /bin/sh agent -c 'exec \"$0\" \"$@\"' " + command.map(Self.quoted).joined(separator: " ")
+        )
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// `text` as one single-quoted shell word.
+    static func quoted(_ text: String) -> String {
+        "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'"
+    }
+
+    /// Whether `name` can be exported by a POSIX shell.
+    static func isVariableName(_ name: String) -> Bool {
+        guard let first = name.unicodeScalars.first, first == "_" || (first.isASCII && first.properties.isAlphabetic) else { return false }
+        return name.unicodeScalars.allSatisfy { $0 == "_" || ($0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0))) }
+    }
+}
