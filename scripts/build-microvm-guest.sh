@@ -74,7 +74,15 @@ ln -s python3.11 "$usr/bin/python3"
 (cd /usr/lib && find python3.11 -path 'python3.11/test' -prune -o -path 'python3.11/idlelib' -prune -o -path 'python3.11/tkinter' -prune \
   -o -path 'python3.11/turtledemo' -prune -o -path 'python3.11/ensurepip' -prune -o -path 'python3.11/lib2to3/tests' -prune \
   -o -name 'site-packages' -prune -o -name 'dist-packages' -prune -o -print | LC_ALL=C sort | cpio -pdm --quiet "$usr/lib")
-for library in $( (ldd "$python"; find /usr/lib/python3.11/lib-dynload -name '*.so' -exec ldd {} \;) 2>/dev/null | awk '/=> \// {print $3}' | LC_ALL=C sort -u); do
+# The interpreter's and its extension modules' libraries, and the base system libraries the manylinux wheels of
+# agents' dependency layers may link against (PEP 600's policy list, less X11, OpenGL and GLib).
+base_libraries=()
+for name in libgcc_s.so.1 libstdc++.so.6 libm.so.6 libdl.so.2 librt.so.1 libc.so.6 libnsl.so.1 libutil.so.1 libpthread.so.0 libresolv.so.2 \
+  libcrypt.so.1 libz.so.1; do
+  [ -e "/usr/lib/x86_64-linux-gnu/$name" ] && base_libraries+=("/usr/lib/x86_64-linux-gnu/$name")
+done
+for library in $( (ldd "$python"; find /usr/lib/python3.11/lib-dynload -name '*.so' -exec ldd {} \;
+  for base in "${base_libraries[@]}"; do echo "${base##*/} => $base (base)"; ldd "$base"; done) 2>/dev/null | awk '/=> \// {print $3}' | LC_ALL=C sort -u); do
   cp -pL "$library" "$usr/lib/x86_64-linux-gnu/"
 done
 cp -pL /lib64/ld-linux-x86-64.so.2 "$usr/lib64/ld-linux-x86-64.so.2"

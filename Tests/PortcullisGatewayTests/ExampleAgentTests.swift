@@ -28,10 +28,17 @@ struct ExampleAgentTests {
         _ name: String,
         protocol serverProtocol: ServerProtocol,
         clock: any WallClock = SystemWallClock(),
+        driver: SandboxConfiguration.Driver = .bubblewrap,
         _ body: (TestGateway, String) async throws -> T
     ) async throws -> T {
         try await TestGateway.run(clock: clock, configure: { configuration in
             configuration.sandbox = SandboxConfiguration(driver: .bubblewrap, memoryMiB: 512, cpus: 1, maxProcesses: 128, writableMiB: 32, startTimeoutSeconds: 30)
+            if driver == .microvm {
+                // Python starts some 20 times slower under software emulation.
+                configuration.sandbox.driver = .microvm
+                configuration.sandbox.startTimeoutSeconds = 180
+                configuration.sandbox.microvm = MicroVMConfiguration(guestDirectory: microVMGuest, vcpus: 1)
+            }
             configuration.artifacts = ArtifactsConfiguration(pip: PipConfiguration(findLinks: [wheelhouse], noIndex: true))
             configuration.agents = [
                 DeclaredAgent(

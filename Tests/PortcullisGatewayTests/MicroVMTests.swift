@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 import NIOHTTP1
 @testable import PortcullisCore
 @testable import PortcullisGateway
@@ -16,9 +17,14 @@ let canRunMicroVMs = canRunSandboxes && FileManager.default.isExecutableFile(atP
 /// of the suite runs beside them.
 @Suite("microVM sandboxes", .serialized, .enabled(if: canRunMicroVMs, "needs root, bubblewrap, QEMU and the guest: run scripts/install-test-deps.sh"))
 struct MicroVMTests {
-    static func withProbe<T: Sendable>(memoryMiB: Int = 384, _ body: (TestGateway, String) async throws -> T) async throws -> T {
+    static func withProbe<T: Sendable>(memoryMiB: Int = 384, egress: [String] = [], _ body: (TestGateway, String) async throws -> T) async throws -> T {
         try await TestGateway.run(configure: { configuration in
             SandboxTests.declareProbe(in: &configuration)
+            if !egress.isEmpty {
+                configuration.agents[0].configuration.networkConfiguration = .object([
+                    "networkMode": .string("PUBLIC"), "egressAllowlist": .array(egress.map { .string($0) }),
+                ])
+            }
             configuration.sandbox.driver = .microvm
             configuration.sandbox.memoryMiB = memoryMiB
             configuration.sandbox.cpus = 0.5
@@ -40,9 +46,12 @@ struct MicroVMTests {
         }
     }
 
-    @Test("a session is a VM of its own: the agent runs unprivileged on the guest's kernel with the contract's environment; files, processes and network are the VM's; the vault endpoint is reachable; metering and teardown as for any sandbox")
+    @Test("a session is a VM of its own: the agent runs unprivileged on the guest's kernel with the contract's environment; files, processes and network are the VM's; the vault endpoint and the egress proxy are reachable; metering and teardown as for any sandbox")
     func sessionInAVirtualMachine() async throws {
-        try await Self.withProbe { gateway, arn in
+        let provider = try await EgressTests.EchoServer()
+        defer { provider.channel.close(promise: nil) }
+        let closedPort = try RefusingPort.free()
+        try await Self.withProbe(egress: ["127.0.0.1:\(provider.port)"]) { gateway, arn in
             let a = SandboxTests.session("v")
             let b = SandboxTests.session("w")
             let echo = try await SandboxTests.probe(gateway, arn, session: a, ["action": "echo", "variable": "GREETING"])
@@ -87,6 +96,12 @@ struct MicroVMTests {
             let vault = try await SandboxTests.probe(gateway, arn, session: a, ["action": "vault", "provider": "no-such-provider"])
             let vaultStatus = (vault.json["ok"] as? [String: Any])?["status"] as? Int ?? 0
             #expect((400..<500).contains(vaultStatus), "the vault endpoint answers (refusing the unknown provider): \(vault.json)")
+
+            // Egress goes through the same allowlisting proxy as from any sandbox, and only there.
+            let tunnel = try await SandboxTests.probe(gateway, arn, session: a, ["action": "tunnel", "target": "127.0.0.1:\(provider.port)"])
+            #expect((tunnel.json["ok"] as? [String: Any])?["reply"] as? String == "hello through the tunnel", "\(tunnel.json)")
+            let refused = try await SandboxTests.probe(gateway, arn, session: a, ["action": "tunnel", "target": "127.0.0.1:\(closedPort)"])
+            #expect((refused.json["ok"] as? [String: Any])?["status"] as? Int == 403, "\(refused.json)")
 
             // Metering and the record say which driver ran the session.
             let sandboxes = try #require(gateway.gateway.sessions.sandboxes)
@@ -139,6 +154,34 @@ struct MicroVMTests {
 
             let memory = try await SandboxTests.probe(gateway, arn, session: SandboxTests.session("m"), ["action": "allocate", "megabytes": 400])
             #expect(memory.status == 424 && memory.json["__type"] as? String == "RuntimeClientError", "\(memory.json)")
+        }
+    }
+
+    @Test(
+        "the bedrock-agentcore SDK agent and the FastMCP example run unchanged in VMs, their dependency layers as read-only disks",
+        .enabled(if: FileManager.default.fileExists(atPath: exampleWheelhouse) && ExternalProcess.python != nil, "run ./scripts/install-test-deps.sh")
+    )
+    func exampleAgents() async throws {
+        try await ExampleAgentTests.withExample("http_agent", protocol: .http, driver: .microvm) { gateway, arn in
+            let session = SandboxTests.session("k")
+            let headers = [("Content-Type", "application/json"), ("X-Amzn-Bedrock-AgentCore-Runtime-Session-Id", session)]
+            let answer = try await gateway.send(.POST, gateway.invocationURL(arn), headers: headers, body: #"{"prompt": "hello"}"#)
+            #expect(answer.status == 200, "\(answer.body)")
+            let json = try TestGateway.json(answer.body)
+            #expect(json["echo"] as? [String: String] == ["prompt": "hello"] && json["sessionId"] as? String == session, "\(json)")
+            let stream = try await gateway.send(.POST, gateway.invocationURL(arn), headers: headers, body: #"{"stream": 3}"#)
+            let events = stream.body.split(separator: "\n").filter { $0.hasPrefix("data: ") }.map { String($0.dropFirst(6)) }
+            #expect(try events.map { try TestGateway.json($0)["chunk"] as? Int } == [0, 1, 2], "\(stream.body)")
+            #expect(gateway.gateway.sessions.sandboxes?.activeSessions().first?.record.driver.hasPrefix("microvm-") == true)
+        }
+        let python = try #require(ExternalProcess.python)
+        try await ExampleAgentTests.withExample("mcp_server", protocol: .mcp, driver: .microvm) { gateway, arn in
+            let script = packageRoot.appendingPathComponent("Tests/interop/mcp_example_client.py").path
+            let result = try await ExternalProcess.run(python, [script, gateway.invocationURL(arn), gateway.invokeKey])
+            #expect(result.status == 0, "\(result.error)")
+            let outcome = try TestGateway.json(result.output)
+            #expect(outcome["tools"] as? [String] == ["add", "echo"] && outcome["add"] as? String == "5", "\(outcome)")
+            #expect(gateway.gateway.sessions.sandboxes?.count == 0, "the client's DELETE ended the VM")
         }
     }
 }

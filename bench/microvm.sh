@@ -1,0 +1,192 @@
+#!/usr/bin/env bash
+# The microvm driver against the bubblewrap driver, the same agent and gateway build, measured in the same run:
+#
+#   cold start   hyperfine: a new session id's first call (curl) under each driver — boot to the agent's first answer
+#   warm         wrk -c1 (one connection, one session): a call through the gateway into a VM vs into a bubblewrap sandbox
+#   idle VMs     IDLE more sessions opened and left idle: QEMU's resident, proportional and private memory per VM
+#                (smaps_rollup), over every VM then running (all idle)
+#   teardown     StopRuntimeSession of each idle VM, curl's time_total
+#   warm pool    sandbox.warmPoolSize 1: a new session's first call when a booted VM is waiting
+#
+#   sudo bench/microvm.sh          # release build, the guest, then everything; writes $RESULTS_DIR/microvm-<stamp>.md
+#
+# The agent is bench/agents/minimal (standard-library Python). Knobs: RUNS (8) IDLE (4) DURATION (10s)
+# RUN_DIR (/tmp/portcullis-microvm-bench) RESULTS_DIR (bench/results) SKIP_BUILD=1
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$HERE/.." && pwd)
+RUN=${RUN_DIR:-/tmp/portcullis-microvm-bench}
+RUNS=${RUNS:-8}
+IDLE=${IDLE:-4}
+DURATION=${DURATION:-10s}
+RESULTS_DIR=${RESULTS_DIR:-$HERE/results}
+STAMP=$(date -u +%Y%m%dT%H%M%SZ)
+BIN="$ROOT/.build-release/release/portcullis"
+GATEWAY_PORT=19283
+
+log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+
+[ "$(id -u)" -eq 0 ] || { echo "run as root: both drivers give each session a uid of its own" >&2; exit 1; }
+. "$ROOT/scripts/lib/debian-packages.sh"
+ensure_debian_packages hyperfine wrk curl bubblewrap
+"$ROOT/scripts/build-microvm-guest.sh" "$RUN-guest" >&2
+if [ "${SKIP_BUILD:-0}" != 1 ]; then
+  log "release build"
+  (cd "$ROOT" && swift build -c release --product portcullis --scratch-path .build-release >&2)
+fi
+
+GATEWAY_PID=""
+stop_gateway() { if [ -n "$GATEWAY_PID" ]; then kill "$GATEWAY_PID" 2>/dev/null || true; wait "$GATEWAY_PID" 2>/dev/null || true; GATEWAY_PID=""; fi; }
+trap stop_gateway EXIT
+if curl -s -o /dev/null "http://127.0.0.1:$GATEWAY_PORT/"; then echo "port $GATEWAY_PORT is in use" >&2; exit 1; fi
+rm -rf "$RUN" && mkdir -p "$RUN" "$RESULTS_DIR"
+chmod 711 "$RUN"
+
+write_config() {  # $1 = driver, $2 = warm pool size
+  cat > "$RUN/portcullis.yaml" <<CONF
+server: {listen: 127.0.0.1:$GATEWAY_PORT}
+store: {dataDirectory: $RUN/data}
+policies: {directory: $ROOT/policies}
+logging: {level: warning}
+sandbox:
+  driver: $1
+  memoryMiB: 256
+  cpus: 1
+  writableMiB: 16
+  startTimeoutSeconds: 120
+  warmPoolSize: $2
+  microvm: {guestDirectory: $RUN-guest, vcpus: 1}
+agents:
+  - name: minimal
+    code: {path: $HERE/agents/minimal, entryPoint: [main.py], runtime: PYTHON_3_11}
+    idleRuntimeSessionTimeout: 3600
+CONF
+}
+
+start_gateway() {
+  "$BIN" serve --config "$RUN/portcullis.yaml" 2>> "$RUN/portcullis.log" &
+  GATEWAY_PID=$!
+  until curl -sf -o /dev/null "http://127.0.0.1:$GATEWAY_PORT/ping"; do
+    kill -0 "$GATEWAY_PID" 2>/dev/null || { log "the gateway did not start: see $RUN/portcullis.log"; exit 1; }
+    sleep 0.1
+  done
+}
+
+write_config bubblewrap 0
+KEY=$("$BIN" apikey create --config "$RUN/portcullis.yaml" --name bench --agent '*' --admin --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["apiKey"])')
+cat > "$RUN/post.lua" <<'LUA'
+wrk.method = "POST"
+wrk.body = "{}"
+wrk.headers["Content-Type"] = "application/json"
+LUA
+new_session='bench-$(cat /proc/sys/kernel/random/uuid)'
+
+measure() {  # $1 = driver: cold starts, warm calls, and for microvm the idle VMs and teardown
+  local driver=$1
+  write_config "$driver" 0
+  start_gateway
+  ARN=$(curl -sf -X POST "http://127.0.0.1:$GATEWAY_PORT/runtimes/" -H "Authorization: Bearer $KEY" -d '{}' \
+    | python3 -c 'import json,sys; print([r["agentRuntimeArn"] for r in json.load(sys.stdin)["agentRuntimes"] if r["agentRuntimeName"]=="minimal"][0])')
+  ENCODED=$(python3 -c 'import sys,urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$ARN")
+  INVOKE="http://127.0.0.1:$GATEWAY_PORT/runtimes/$ENCODED/invocations"
+  STOP="http://127.0.0.1:$GATEWAY_PORT/runtimes/$ENCODED/stopruntimesession"
+  log "$driver: cold start, $RUNS new sessions"
+  curl -sf -o /dev/null -X POST "$INVOKE" -H "Authorization: Bearer $KEY" -H "X-Amzn-Bedrock-AgentCore-Runtime-Session-Id: bench-warmup-$(cat /proc/sys/kernel/random/uuid)" -d '{}'
+  hyperfine --runs "$RUNS" --export-json "$RUN/cold-$driver.json" \
+    "curl -sf -o /dev/null -X POST '$INVOKE' -H 'Authorization: Bearer $KEY' -H \"X-Amzn-Bedrock-AgentCore-Runtime-Session-Id: $new_session\" -d '{}'" >&2
+  log "$driver: warm, wrk -c1 for $DURATION"
+  local warm="bench-warm-$(cat /proc/sys/kernel/random/uuid)"
+  curl -sf -o /dev/null -X POST "$INVOKE" -H "Authorization: Bearer $KEY" -H "X-Amzn-Bedrock-AgentCore-Runtime-Session-Id: $warm" -d '{}'
+  wrk -t1 -c1 -d"$DURATION" --latency -s "$RUN/post.lua" -H "Authorization: Bearer $KEY" \
+    -H "X-Amzn-Bedrock-AgentCore-Runtime-Session-Id: $warm" "$INVOKE" > "$RUN/warm-$driver.txt"
+  if [ "$driver" = microvm ]; then
+    # Only the idle VMs run from here on.
+    curl -sf -o /dev/null -X POST "$STOP" -H "Authorization: Bearer $KEY" -H "X-Amzn-Bedrock-AgentCore-Runtime-Session-Id: $warm" -d '{}'
+    log "microvm: $IDLE idle VMs"
+    for i in $(seq 1 "$IDLE"); do
+      curl -sf -o /dev/null -X POST "$INVOKE" -H "Authorization: Bearer $KEY" -H "X-Amzn-Bedrock-AgentCore-Runtime-Session-Id: bench-idle-$i-0123456789012345678901234567" -d '{}'
+    done
+    sleep 5
+    python3 - "$RUN/idle.json" <<'PY'
+import json, os, sys
+rss = pss = private = 0
+count = 0
+for pid in filter(str.isdigit, os.listdir("/proc")):
+    try:
+        if not open(f"/proc/{pid}/cmdline", "rb").read().startswith(b"/usr/bin/qemu-system-x86_64"):
+            continue
+        fields = {line.split(":")[0]: int(line.split()[1]) for line in open(f"/proc/{pid}/smaps_rollup") if line.split()[-1] == "kB"}
+    except OSError:
+        continue
+    count += 1
+    rss += fields["Rss"]; pss += fields["Pss"]; private += fields["Private_Clean"] + fields["Private_Dirty"]
+json.dump({"vms": count, "rssKiB": rss, "pssKiB": pss, "privateKiB": private}, open(sys.argv[1], "w"))
+PY
+    : > "$RUN/teardown.txt"
+    for i in $(seq 1 "$IDLE"); do
+      curl -sf -o /dev/null -w '%{time_total}\n' -X POST "$STOP" -H "Authorization: Bearer $KEY" \
+        -H "X-Amzn-Bedrock-AgentCore-Runtime-Session-Id: bench-idle-$i-0123456789012345678901234567" -d '{}' >> "$RUN/teardown.txt"
+    done
+    stop_gateway
+    log "microvm: warm pool of 1, first calls of new sessions"
+    write_config microvm 1
+    start_gateway
+    curl -sf -o /dev/null -X POST "$INVOKE" -H "Authorization: Bearer $KEY" -H "X-Amzn-Bedrock-AgentCore-Runtime-Session-Id: bench-pool-warmup-$(cat /proc/sys/kernel/random/uuid)" -d '{}'
+    # Each run waits until the pool has booted its next VM.
+    hyperfine --runs "$RUNS" --prepare 'sleep 12' --export-json "$RUN/cold-pooled.json" \
+      "curl -sf -o /dev/null -X POST '$INVOKE' -H 'Authorization: Bearer $KEY' -H \"X-Amzn-Bedrock-AgentCore-Runtime-Session-Id: $new_session\" -d '{}'" >&2
+    hyperfine -N --runs 30 --export-json "$RUN/ping.json" "curl -sf -o /dev/null http://127.0.0.1:$GATEWAY_PORT/ping" >&2
+  fi
+  stop_gateway
+}
+
+measure bubblewrap
+measure microvm
+
+python3 - "$RUN" "$RESULTS_DIR/microvm-$STAMP.md" <<'PY'
+import json, re, statistics, sys
+run, out = sys.argv[1], sys.argv[2]
+
+def hyper(name):
+    result = json.load(open(f"{run}/{name}.json"))["results"][0]
+    times = sorted(t * 1000 for t in result["times"])
+    return {"median": statistics.median(times), "mean": statistics.mean(times), "min": times[0], "max": times[-1]}
+
+def wrk(name):
+    text = open(f"{run}/{name}.txt").read()
+    def ms(value, unit):
+        return float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
+    percentiles = {p: ms(v, u) for p, v, u in re.findall(r"^\s+(50|90|99)%\s+([\d.]+)(us|ms|s)$", text, re.M)}
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
+    return {"p50": percentiles["50"], "p90": percentiles["90"], "p99": percentiles["99"], "rate": rate}
+
+cold_bw, cold_vm, pooled, ping = hyper("cold-bubblewrap"), hyper("cold-microvm"), hyper("cold-pooled"), hyper("ping")
+warm_bw, warm_vm = wrk("warm-bubblewrap"), wrk("warm-microvm")
+idle = json.load(open(f"{run}/idle.json"))
+teardown = sorted(float(line) * 1000 for line in open(f"{run}/teardown.txt") if line.strip())
+vms = max(idle["vms"], 1)
+lines = [
+    "| new session's first call (curl) | median | mean | min | max |",
+    "|---|---:|---:|---:|---:|",
+    f"| bubblewrap sandbox, cold start | {cold_bw['median']:.0f} ms | {cold_bw['mean']:.0f} ms | {cold_bw['min']:.0f} ms | {cold_bw['max']:.0f} ms |",
+    f"| microVM, cold boot | {cold_vm['median']:.0f} ms | {cold_vm['mean']:.0f} ms | {cold_vm['min']:.0f} ms | {cold_vm['max']:.0f} ms |",
+    f"| microVM, warm pool of 1 (a booted VM waiting) | {pooled['median']:.1f} ms | {pooled['mean']:.1f} ms | {pooled['min']:.1f} ms | {pooled['max']:.1f} ms |",
+    f"| curl to the gateway's /ping | {ping['median']:.1f} ms | {ping['mean']:.1f} ms | {ping['min']:.1f} ms | {ping['max']:.1f} ms |",
+    "",
+    f"Cold boot / bubblewrap cold start: {cold_vm['median'] / cold_bw['median']:.1f}x. Pooled first call minus /ping: {pooled['median'] - ping['median']:.1f} ms.",
+    "",
+    "| warm call, wrk -t1 -c1, one session | p50 | p90 | p99 | req/s |",
+    "|---|---:|---:|---:|---:|",
+    f"| into a bubblewrap sandbox | {warm_bw['p50']:.3f} ms | {warm_bw['p90']:.3f} ms | {warm_bw['p99']:.3f} ms | {warm_bw['rate']:,.0f} |",
+    f"| into a microVM | {warm_vm['p50']:.3f} ms | {warm_vm['p90']:.3f} ms | {warm_vm['p99']:.3f} ms | {warm_vm['rate']:,.0f} |",
+    "",
+    f"Warm overhead of the VM at p50: +{warm_vm['p50'] - warm_bw['p50']:.3f} ms ({warm_vm['p50'] / warm_bw['p50']:.1f}x).",
+    "",
+    f"VMs running, all idle (the cold-start runs' sessions plus the idle ones): {idle['vms']}; per VM RSS {idle['rssKiB'] / vms / 1024:.0f} MiB, PSS {idle['pssKiB'] / vms / 1024:.0f} MiB, private {idle['privateKiB'] / vms / 1024:.0f} MiB.",
+    f"Teardown (StopRuntimeSession), {len(teardown)} VMs: median {statistics.median(teardown):.1f} ms, max {teardown[-1]:.1f} ms.",
+]
+open(out, "w").write("\n".join(lines) + "\n")
+print("\n".join(lines))
+PY
+log "results: $RESULTS_DIR/microvm-$STAMP.md"
