@@ -25,7 +25,7 @@ STAMP=$(date -u +%Y%m%dT%H%M%SZ)
 BIN="$ROOT/.build-release/release/portcullis"
 GATEWAY_PORT=19283
 
-log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+. "$HERE/lib/sessions.sh"
 
 [ "$(id -u)" -eq 0 ] || { echo "run as root: both drivers give each session a uid of its own" >&2; exit 1; }
 . "$ROOT/scripts/lib/debian-packages.sh"
@@ -36,8 +36,6 @@ if [ "${SKIP_BUILD:-0}" != 1 ]; then
   (cd "$ROOT" && swift build -c release --product portcullis --scratch-path .build-release >&2)
 fi
 
-GATEWAY_PID=""
-stop_gateway() { if [ -n "$GATEWAY_PID" ]; then kill "$GATEWAY_PID" 2>/dev/null || true; wait "$GATEWAY_PID" 2>/dev/null || true; GATEWAY_PID=""; fi; }
 trap stop_gateway EXIT
 if curl -s -o /dev/null "http://127.0.0.1:$GATEWAY_PORT/"; then echo "port $GATEWAY_PORT is in use" >&2; exit 1; fi
 rm -rf "$RUN" && mkdir -p "$RUN" "$RESULTS_DIR"
@@ -64,33 +62,16 @@ agents:
 CONF
 }
 
-start_gateway() {
-  "$BIN" serve --config "$RUN/portcullis.yaml" 2>> "$RUN/portcullis.log" &
-  GATEWAY_PID=$!
-  until curl -sf -o /dev/null "http://127.0.0.1:$GATEWAY_PORT/ping"; do
-    kill -0 "$GATEWAY_PID" 2>/dev/null || { log "the gateway did not start: see $RUN/portcullis.log"; exit 1; }
-    sleep 0.1
-  done
-}
-
 write_config bubblewrap 0
-KEY=$("$BIN" apikey create --config "$RUN/portcullis.yaml" --name bench --agent '*' --admin --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["apiKey"])')
-cat > "$RUN/post.lua" <<'LUA'
-wrk.method = "POST"
-wrk.body = "{}"
-wrk.headers["Content-Type"] = "application/json"
-LUA
+KEY=$(create_key)
+write_post_script
 new_session='bench-$(cat /proc/sys/kernel/random/uuid)'
 
 measure() {  # $1 = driver: cold starts, warm calls, and for microvm the idle VMs and teardown
   local driver=$1
   write_config "$driver" 0
   start_gateway
-  ARN=$(curl -sf -X POST "http://127.0.0.1:$GATEWAY_PORT/runtimes/" -H "Authorization: Bearer $KEY" -d '{}' \
-    | python3 -c 'import json,sys; print([r["agentRuntimeArn"] for r in json.load(sys.stdin)["agentRuntimes"] if r["agentRuntimeName"]=="minimal"][0])')
-  ENCODED=$(python3 -c 'import sys,urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$ARN")
-  INVOKE="http://127.0.0.1:$GATEWAY_PORT/runtimes/$ENCODED/invocations"
-  STOP="http://127.0.0.1:$GATEWAY_PORT/runtimes/$ENCODED/stopruntimesession"
+  find_agent minimal
   log "$driver: cold start, $RUNS new sessions"
   curl -sf -o /dev/null -X POST "$INVOKE" -H "Authorization: Bearer $KEY" -H "X-Amzn-Bedrock-AgentCore-Runtime-Session-Id: bench-warmup-$(cat /proc/sys/kernel/random/uuid)" -d '{}'
   hyperfine --runs "$RUNS" --export-json "$RUN/cold-$driver.json" \
@@ -144,22 +125,17 @@ PY
 measure bubblewrap
 measure microvm
 
-python3 - "$RUN" "$RESULTS_DIR/microvm-$STAMP.md" <<'PY'
-import json, re, statistics, sys
+python3 - "$RUN" "$RESULTS_DIR/microvm-$STAMP.md" "$HERE/lib" <<'PY'
+import json, statistics, sys
 run, out = sys.argv[1], sys.argv[2]
+sys.path.insert(0, sys.argv[3])
+import results
 
 def hyper(name):
-    result = json.load(open(f"{run}/{name}.json"))["results"][0]
-    times = sorted(t * 1000 for t in result["times"])
-    return {"median": statistics.median(times), "mean": statistics.mean(times), "min": times[0], "max": times[-1]}
+    return results.hyperfine(f"{run}/{name}.json")
 
 def wrk(name):
-    text = open(f"{run}/{name}.txt").read()
-    def ms(value, unit):
-        return float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
-    percentiles = {p: ms(v, u) for p, v, u in re.findall(r"^\s+(50|90|99)%\s+([\d.]+)(us|ms|s)$", text, re.M)}
-    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
-    return {"p50": percentiles["50"], "p90": percentiles["90"], "p99": percentiles["99"], "rate": rate}
+    return results.wrk(f"{run}/{name}.txt")
 
 cold_bw, cold_vm, pooled, ping = hyper("cold-bubblewrap"), hyper("cold-microvm"), hyper("cold-pooled"), hyper("ping")
 warm_bw, warm_vm = wrk("warm-bubblewrap"), wrk("warm-microvm")

@@ -26,7 +26,7 @@ BIN="$ROOT/.build-release/release/portcullis"
 GATEWAY_PORT=19183
 AGENT_PORT=19190
 
-log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+. "$HERE/lib/sessions.sh"
 
 [ "$(id -u)" -eq 0 ] || { echo "run as root: the bubblewrap driver gives each session a uid of its own" >&2; exit 1; }
 missing=()
@@ -41,7 +41,7 @@ if [ "${SKIP_BUILD:-0}" != 1 ]; then
 fi
 
 PIDS=()
-stop_all() { for pid in "${PIDS[@]:-}"; do if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; fi; done; wait 2>/dev/null || true; }
+stop_all() { stop_gateway; for pid in "${PIDS[@]:-}"; do if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; fi; done; wait 2>/dev/null || true; }
 trap stop_all EXIT
 
 for port in $GATEWAY_PORT $AGENT_PORT $((AGENT_PORT + 1)); do
@@ -70,29 +70,10 @@ agents:
 CONF
 }
 
-GATEWAY_PID=""
-start_gateway() {
-  "$BIN" serve --config "$RUN/portcullis.yaml" 2>> "$RUN/portcullis.log" &
-  GATEWAY_PID=$!
-  PIDS+=("$GATEWAY_PID")
-  until curl -sf -o /dev/null "http://127.0.0.1:$GATEWAY_PORT/ping"; do
-    kill -0 "$GATEWAY_PID" 2>/dev/null || { log "the gateway did not start: see $RUN/portcullis.log"; exit 1; }
-    sleep 0.1
-  done
-}
-
-stop_gateway() {
-  kill "$GATEWAY_PID"; wait "$GATEWAY_PID" 2>/dev/null || true
-}
-
 write_config 0
-KEY=$("$BIN" apikey create --config "$RUN/portcullis.yaml" --name bench --agent '*' --admin --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["apiKey"])')
+KEY=$(create_key)
 start_gateway
-ARN=$(curl -sf -X POST "http://127.0.0.1:$GATEWAY_PORT/runtimes/" -H "Authorization: Bearer $KEY" -d '{}' \
-  | python3 -c 'import json,sys; print([r["agentRuntimeArn"] for r in json.load(sys.stdin)["agentRuntimes"] if r["agentRuntimeName"]=="minimal"][0])')
-ENCODED=$(python3 -c 'import sys,urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$ARN")
-INVOKE="http://127.0.0.1:$GATEWAY_PORT/runtimes/$ENCODED/invocations"
-STOP="http://127.0.0.1:$GATEWAY_PORT/runtimes/$ENCODED/stopruntimesession"
+find_agent minimal
 new_session='bench-$(cat /proc/sys/kernel/random/uuid)'
 call() { curl -sf -o /dev/null -X POST "$INVOKE" -H "Authorization: Bearer $KEY" -H "X-Amzn-Bedrock-AgentCore-Runtime-Session-Id: $1" -d '{}'; }
 
@@ -111,11 +92,7 @@ hyperfine --runs "$RUNS" --export-json "$RUN/cold-portcullis.json" \
   "curl -sf -o /dev/null -X POST '$INVOKE' -H 'Authorization: Bearer $KEY' -H \"X-Amzn-Bedrock-AgentCore-Runtime-Session-Id: $new_session\" -d '{}'" >&2
 
 log "warm: wrk -c1 for $DURATION, through the gateway and straight to the agent"
-cat > "$RUN/post.lua" <<'LUA'
-wrk.method = "POST"
-wrk.body = "{}"
-wrk.headers["Content-Type"] = "application/json"
-LUA
+write_post_script
 WARM_SESSION="bench-warm-$(cat /proc/sys/kernel/random/uuid)"
 call "$WARM_SESSION"
 wrk -t1 -c1 -d"$DURATION" --latency -s "$RUN/post.lua" "http://127.0.0.1:$AGENT_PORT/invocations" > "$RUN/warm-direct.txt"
@@ -162,23 +139,17 @@ hyperfine --runs "$RUNS" --prepare 'sleep 0.5' --export-json "$RUN/cold-pooled.j
   "curl -sf -o /dev/null -X POST '$INVOKE' -H 'Authorization: Bearer $KEY' -H \"X-Amzn-Bedrock-AgentCore-Runtime-Session-Id: $new_session\" -d '{}'" >&2
 stop_gateway
 
-python3 - "$RUN" "$RESULTS_DIR/sandbox-$STAMP.md" <<'PY'
-import json, re, statistics, sys
+python3 - "$RUN" "$RESULTS_DIR/sandbox-$STAMP.md" "$HERE/lib" <<'PY'
+import json, statistics, sys
 run, out = sys.argv[1], sys.argv[2]
+sys.path.insert(0, sys.argv[3])
+import results
 
 def hyper(name):
-    result = json.load(open(f"{run}/{name}.json"))["results"][0]
-    times = sorted(t * 1000 for t in result["times"])
-    return {"median": statistics.median(times), "mean": statistics.mean(times), "p90": times[int(len(times) * 0.9) - 1], "min": times[0]}
+    return results.hyperfine(f"{run}/{name}.json")
 
 def wrk(name):
-    text = open(f"{run}/{name}.txt").read()
-    def ms(value, unit):
-        return float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
-    percentiles = {p: ms(v, u) for p, v, u in re.findall(r"^\s+(50|90|99)%\s+([\d.]+)(us|ms|s)$", text, re.M)}
-    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
-    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
-    return {"p50": percentiles["50"], "p90": percentiles["90"], "p99": percentiles["99"], "rate": rate, "non2xx": int(non2xx.group(1)) if non2xx else 0}
+    return results.wrk(f"{run}/{name}.txt")
 
 curl, by_hand, cold, pooled, ping = (hyper(n) for n in ("curl", "cold-by-hand", "cold-portcullis", "cold-pooled", "ping"))
 direct, through = wrk("warm-direct"), wrk("warm-portcullis")
