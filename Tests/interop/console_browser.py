@@ -11,7 +11,7 @@ import tempfile
 import urllib.request
 
 from selenium import webdriver
-from selenium.common.exceptions import TimeoutException
+from selenium.common.exceptions import TimeoutException, WebDriverException
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
@@ -36,7 +36,16 @@ def browser():
                      "--disable-extensions", "--disable-background-networking", "--no-proxy-server",
                      f"--user-data-dir={tempfile.mkdtemp(prefix='console-browser-')}"]:
         options.add_argument(argument)
-    driver = webdriver.Chrome(service=Service(executable_path="/usr/bin/chromedriver"), options=options)
+    # Chromium occasionally fails to come up on a loaded machine ("DevToolsActivePort file doesn't exist"): that is
+    # the browser's start, not the console, so it gets a second chance, said out loud.
+    for attempt in (1, 2):
+        try:
+            driver = webdriver.Chrome(service=Service(executable_path="/usr/bin/chromedriver"), options=options)
+            break
+        except WebDriverException as error:
+            if attempt == 2:
+                raise
+            print(f"NOTE the browser did not start ({str(error).splitlines()[0][:200]}); starting it again")
     driver.set_page_load_timeout(30)
     return driver
 
@@ -119,7 +128,11 @@ try:
 
     Select(driver.find_element(By.NAME, "kind")).select_by_value("session.started")
     driver.find_element(By.XPATH, "//button[text()='Search']").click()
-    wait_for_heading(driver, "Audit log")
+    # A click only starts the navigation; the old page has the same heading.
+    try:
+        WebDriverWait(driver, 20).until(lambda d: "kind=session.started" in d.current_url and heading(d) == "Audit log")
+    except TimeoutException:
+        check(False, "the search runs", driver.current_url)
     kinds = {row[2] for row in [[c.text for c in r.find_elements(By.TAG_NAME, "td")] for r in driver.find_elements(By.XPATH, "//table[1]/tbody/tr")]}
     check(kinds == {"session.started"} and "kind=session.started" in driver.current_url, "the kind filter narrows the search", f"{kinds} {driver.current_url}")
 
@@ -129,8 +142,10 @@ try:
     driver.find_element(By.NAME, "subject").send_keys("carol")
     Select(driver.find_element(By.NAME, "agent")).select_by_value(runtime_id)
     driver.find_element(By.XPATH, "//button[text()='Would this be allowed?']").click()
-    wait_for_heading(driver, "Policy playground")
-    verdict = driver.find_element(By.CSS_SELECTOR, "p.denied, p.allowed")
+    try:
+        verdict = WebDriverWait(driver, 20).until(lambda d: (d.find_elements(By.CSS_SELECTOR, "p.denied, p.allowed") or [None])[0])
+    except TimeoutException:
+        check(False, "the playground answers", driver.page_source)
     check(verdict.get_attribute("class") == "denied" and verdict.text.startswith("Denied"), "carol may not invoke the agent", verdict.text)
     check("denied by default" in driver.page_source, "the denial is the default deny", driver.page_source)
 
@@ -140,8 +155,12 @@ try:
     check("administrators-use-the-control-plane" in driver.page_source and "administrators.cedar:3:1" in driver.page_source,
           "the policy page lists the policies in force", driver.page_source[:2000])
 
-    # Signing out ends the console session.
+    # Signing out ends the console session (the click only starts the form's navigation: wait for where it lands).
     driver.find_element(By.XPATH, "//nav//button[text()='Sign out']").click()
+    try:
+        WebDriverWait(driver, 20).until(lambda d: d.current_url.endswith("/auth/session"))
+    except TimeoutException:
+        check(False, "signing out lands on the session page", driver.current_url)
     driver.get(base + "/console")
     wait_for_heading(driver, "Portcullis console")
     print("OK signing out ends the console session")
