@@ -8,13 +8,16 @@ import Synchronization
 /// built once with `mksquashfs` and shared by every session of that version.
 ///
 /// An image is named after the directory's path and a fingerprint of its tree (every entry's path, type, size,
-/// mode and modification time), so a directory that changes gets a new image; images no longer asked for are removed
-/// by ``removeUnused(keeping:)``. Concurrent requests for one image wait for one build.
+/// mode and modification time), so a directory changed between runs gets a new image; images no longer asked for are
+/// removed by ``removeUnused(keeping:)``. Within a run a version's directories do not change, so each is walked once,
+/// not at every session start. Concurrent requests for one image wait for one build.
 final class GuestImages: Sendable {
     let directory: String
     let mksquashfs: String
     let logger: Logger
     private let building = Mutex<[String: Task<String, any Error>]>([:])
+    /// Images found or built in this run, by source directory.
+    private let known = Mutex<[String: String]>([:])
 
     /// More entries than this in one directory tree is not an agent.
     static let maxEntries = 200_000
@@ -27,9 +30,13 @@ final class GuestImages: Sendable {
 
     /// The image of `source`, built when missing.
     func image(of source: String) async throws(SandboxError) -> String {
+        if let path = known.withLock({ $0[source] }) { return path }
         let name = try Self.fingerprint(of: source) + ".sqfs"
         let path = "\(directory)/\(name)"
-        if FileManager.default.fileExists(atPath: path) { return path }
+        if FileManager.default.fileExists(atPath: path) {
+            known.withLock { $0[source] = path }
+            return path
+        }
         let task = building.withLock { building -> Task<String, any Error> in
             if let running = building[name] { return running }
             let task = Task { try await self.build(source, into: path) }
@@ -38,7 +45,9 @@ final class GuestImages: Sendable {
         }
         defer { _ = building.withLock { $0.removeValue(forKey: name) } }
         do {
-            return try await task.value
+            let built = try await task.value
+            known.withLock { $0[source] = built }
+            return built
         } catch let error as SandboxError {
             throw error
         } catch {

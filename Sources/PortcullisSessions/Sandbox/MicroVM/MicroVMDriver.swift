@@ -59,6 +59,7 @@ public final class MicroVMDriver: SandboxDriver {
             throw SandboxError(.unavailable, "\(program) is not installed (scripts/build-microvm-guest.sh installs qemu-system-x86 and squashfs-tools)")
         }
         let guest = try MicroVMGuest(directory: configuration.guestDirectory, copyInto: configuration.stateDirectory + "/guest")
+        try MicroVMGuest.prepareBootParent(configuration.stateDirectory + "/vm")
         self.configuration = configuration
         self.confinement = confinement
         self.guest = guest
@@ -158,7 +159,7 @@ public final class MicroVMDriver: SandboxDriver {
             "-serial", "stdio",
             "-kernel", "\(files)/\(MicroVMGuest.kernelFile)",
             "-initrd", "\(files)/\(MicroVMGuest.sessionInitrdFile)",
-            "-append", "console=ttyS0 quiet panic=-1 cryptomgr.notests=1 pci=off" + (Self.hostTSCKilohertz.map { " tsc_early_khz=\($0)" } ?? ""),
+            "-append", "console=ttyS0 quiet panic=-1 cryptomgr.notests=1 pci=off" + (Self.hostTSCKilohertz.map { " tsc_early_khz=\($0) tsc=reliable" } ?? ""),
             // The agent's port on the sandbox's loopback; nothing else of the guest is reachable.
             "-netdev", "user,id=net,hostfwd=tcp:127.0.0.1:\(port)-:\(port)",
             "-device", "virtio-net-device,netdev=net",
@@ -180,7 +181,8 @@ public final class MicroVMDriver: SandboxDriver {
 extension MicroVMDriver {
     /// The host's TSC frequency. A microvm guest has no timer to calibrate its TSC against (no HPET, no PM timer):
     /// told nothing, its kernel falls back to jiffies and can stall for seconds at boot; under TCG and KVM alike the
-    /// guest's TSC runs at the host's rate.
+    /// guest's TSC runs at the host's rate. It is also declared reliable: otherwise the kernel's watchdog may drop it
+    /// for jiffies, whose ticks a CPU-limited VM loses, and the guest's clock falls seconds behind within a minute.
     static let hostTSCKilohertz: Int? = {
         guard let cpuinfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
             let line = cpuinfo.split(separator: "\n").first(where: { $0.hasPrefix("cpu MHz") }),

@@ -68,18 +68,28 @@ struct MicroVMGuest: Sendable {
         return destination
     }
 
-    /// A directory of the files QEMU boots one session from. QEMU's sandbox user must be able to reach them, so the
-    /// directories on the way can be passed but not listed (0711) and the boot directory has a random name of 130
-    /// bits, known only to the gateway (the session's settings are in its initramfs).
-    func bootDirectory(in parent: String, session: GuestSession, code: String?, dependencies: String?) throws(SandboxError) -> String {
-        let directory = "\(parent)/\(SecureRandom.base32(26))"
+    /// Makes `parent` (and the directory above it) passable but not listable (0711) for ``bootDirectory(in:session:code:dependencies:)``;
+    /// once, when the driver starts.
+    static func prepareBootParent(_ parent: String) throws(SandboxError) {
         do {
             let files = FileManager.default
             try files.createDirectory(atPath: parent, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o711])
             for passed in [(parent as NSString).deletingLastPathComponent, parent] {
                 try files.setAttributes([.posixPermissions: 0o711], ofItemAtPath: passed)
             }
-            try files.createDirectory(atPath: directory, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o711])
+        } catch {
+            throw SandboxError(.unavailable, "cannot prepare \(parent): \(error.localizedDescription)")
+        }
+    }
+
+    /// A directory of the files QEMU boots one session from, in a parent made by ``prepareBootParent(_:)``. QEMU's
+    /// sandbox user must be able to reach them, so the directories on the way can be passed but not listed and the
+    /// boot directory has a random name of 130 bits, known only to the gateway (the session's settings are in its
+    /// initramfs).
+    func bootDirectory(in parent: String, session: GuestSession, code: String?, dependencies: String?) throws(SandboxError) -> String {
+        let directory = "\(parent)/\(SecureRandom.base32(26))"
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o711])
         } catch {
             throw SandboxError(.startFailed, "cannot create \(directory): \(error.localizedDescription)")
         }
