@@ -58,6 +58,8 @@ done
 printf '%s\n' "${module_order[@]##*/}" > "$root/lib/modules/order"
 cp scripts/microvm-guest-init "$root/init"
 chmod 0755 "$root/init"
+mkdir -p "$root/lib/portcullis"
+cp scripts/microvm-guest-reseed "$root/lib/portcullis/reseed.py"
 printf '127.0.0.1 localhost\n' > "$root/etc/hosts"
 printf 'hosts: files\n' > "$root/etc/nsswitch.conf"
 printf 'root:x:0:0:root:/:/bin/sh\nagent:x:1000:1000:agent:/home/agent:/bin/sh\n' > "$root/etc/passwd"

@@ -239,7 +239,10 @@ public struct Gateway: Sendable {
                     guestDirectory: microvm.guestDirectory ?? dataDirectory + "/microvm-guest",
                     stateDirectory: dataDirectory + "/microvm",
                     vcpus: microvm.vcpus,
-                    acceleration: microvm.acceleration
+                    acceleration: microvm.acceleration,
+                    snapshots: microvm.snapshots
+                        ? MicroVMDriver.Configuration.Snapshots(capacity: microvm.maxSnapshots, bootTimeout: .milliseconds(Int64(sandbox.startTimeoutSeconds * 1000)))
+                        : nil
                 ),
                 // QEMU runs confined like any agent: its own uid, namespaces, seccomp and the session's cgroup.
                 confinement: try bubblewrapDriver(sandbox, dataDirectory: dataDirectory, stateDirectory: dataDirectory + "/microvm/monitors", logger: logger),

@@ -159,7 +159,7 @@ public final class SandboxSessions: Sendable {
     static let checkpointInterval: TimeInterval = 30
 
     private let entries = Mutex<[Key: Entry]>([:])
-    private let driver: any SandboxDriver
+    let driver: any SandboxDriver
     private let quotas: Quotas
     private let clock: any WallClock
     private let logger: Logger

@@ -16,7 +16,8 @@ struct SandboxStarter: Sendable {
         let specification = SandboxSpecification(
             id: SecureRandom.base32(16),
             command: agent.command,
-            environment: sessionId.map { agent.environment.merging(["X_AMZN_BEDROCK_AGENTCORE_RUNTIME_SESSION_ID": $0]) { _, new in new } } ?? agent.environment,
+            environment: agent.environment,
+            sessionEnvironment: sessionId.map { ["X_AMZN_BEDROCK_AGENTCORE_RUNTIME_SESSION_ID": $0] } ?? [:],
             filesystem: agent.filesystem,
             limits: agent.limits,
             agentPort: agent.port

@@ -33,4 +33,23 @@ int pcs_become_subreaper(void);
 /// `pipe2(fds, O_CLOEXEC)`.
 int pcs_pipe_cloexec(int fds[2]);
 
+/// An anonymous memory file (`memfd_create`) of `size` bytes whose seals can be added later, close-on-exec.
+/// Returns the descriptor or -errno.
+int pcs_memory_file(const char *name, int64_t size);
+
+/// Seals a memory file against every change (`F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL`): it can
+/// still be mapped privately (copy-on-write), never written. Fails (-EBUSY) while a writable shared mapping exists.
+/// Returns 0 or -errno.
+int pcs_seal_memory_file(int fd);
+
+/// Whether `fd` carries every seal of ``pcs_seal_memory_file``: 1, 0, or -errno.
+int pcs_memory_file_is_sealed(int fd);
+
+/// `socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC)`. Returns 0 or -errno.
+int pcs_socket_pair(int fds[2]);
+
+/// Sends `length` bytes on the stream socket `socket` with the descriptor `passed` attached (`SCM_RIGHTS`), in one
+/// `sendmsg`. Returns the bytes sent or -errno.
+int64_t pcs_send_with_descriptor(int socket, const void *bytes, int64_t length, int passed);
+
 #endif

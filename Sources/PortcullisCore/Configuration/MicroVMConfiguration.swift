@@ -13,16 +13,27 @@ public struct MicroVMConfiguration: Sendable, Equatable, Decodable {
     /// Virtual CPUs per session (their CPU time is limited by `sandbox.cpus` like any sandbox's).
     public var vcpus: Int
     public var acceleration: Acceleration
+    /// Whether sessions' VMs are restored from a snapshot of their version's booted VM (copy-on-write memory, fresh
+    /// randomness, name and clock each) instead of each booting.
+    public var snapshots: Bool
+    /// How many versions' snapshots are kept at once (each holds its VM's touched memory); the least recently used
+    /// goes first.
+    public var maxSnapshots: Int
 
-    public init(qemuPath: String = "/usr/bin/qemu-system-x86_64", guestDirectory: String? = nil, vcpus: Int = 2, acceleration: Acceleration = .auto) {
+    public init(
+        qemuPath: String = "/usr/bin/qemu-system-x86_64", guestDirectory: String? = nil, vcpus: Int = 2, acceleration: Acceleration = .auto,
+        snapshots: Bool = true, maxSnapshots: Int = 8
+    ) {
         self.qemuPath = qemuPath
         self.guestDirectory = guestDirectory
         self.vcpus = vcpus
         self.acceleration = acceleration
+        self.snapshots = snapshots
+        self.maxSnapshots = maxSnapshots
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case qemuPath, guestDirectory, vcpus, acceleration
+        case qemuPath, guestDirectory, vcpus, acceleration, snapshots, maxSnapshots
     }
 
     public init(from decoder: any Decoder) throws {
@@ -33,6 +44,9 @@ public struct MicroVMConfiguration: Sendable, Equatable, Decodable {
         self.guestDirectory = try container.decodeIfPresent(String.self, forKey: .guestDirectory)
         self.vcpus = try container.value(.vcpus, default: defaults.vcpus)
         self.acceleration = try container.value(.acceleration, default: defaults.acceleration)
+        self.snapshots = try container.value(.snapshots, default: defaults.snapshots)
+        self.maxSnapshots = try container.value(.maxSnapshots, default: defaults.maxSnapshots)
+        guard (1...256).contains(maxSnapshots) else { throw ConfigurationError("sandbox.microvm.maxSnapshots must be between 1 and 256") }
         guard (1...64).contains(vcpus) else { throw ConfigurationError("sandbox.microvm.vcpus must be between 1 and 64") }
         guard qemuPath.hasPrefix("/") else { throw ConfigurationError("sandbox.microvm.qemuPath must be an absolute path") }
     }

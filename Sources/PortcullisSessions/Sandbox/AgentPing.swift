@@ -17,33 +17,8 @@ public enum AgentPing {
     /// Sends `GET /ping` on `socket` and reads the answer; closes the socket.
     /// - Returns: `nil` when nothing came back within `timeout` or the answer is not HTTP.
     static func exchange(on socket: Int32, timeout: Duration) -> Status? {
-        defer { close(socket) }
         let request = Array("GET /ping HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nAccept: application/json\r\n\r\n".utf8)
-        let deadline = ContinuousClock.now + timeout
-        var sent = 0
-        while sent < request.count {
-            guard wait(socket, for: Int16(POLLOUT), until: deadline) else { return nil }
-            let count = request[sent...].withUnsafeBytes { send(socket, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            if count < 0 {
-                if errno == EAGAIN || errno == EINTR { continue }
-                return nil
-            }
-            sent += count
-        }
-        var answer: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while answer.count < 16_384 {
-            guard wait(socket, for: Int16(POLLIN), until: deadline) else { break }
-            let count = buffer.withUnsafeMutableBytes { recv(socket, $0.baseAddress, $0.count, 0) }
-            if count < 0 {
-                if errno == EAGAIN || errno == EINTR { continue }
-                break
-            }
-            if count == 0 { break }
-            answer += buffer[0..<count]
-            if let status = parse(answer, complete: false) { return status }
-        }
-        return parse(answer, complete: true)
+        return SocketExchange.run(on: socket, sending: request, timeout: timeout, maxBytes: 16_384, answer: parse)
     }
 
     /// Reads the status line and, for a 200, the `status` member of the JSON body.
@@ -64,18 +39,6 @@ public enum AgentPing {
             }
         }
         return complete ? .answered(status: code) : nil
-    }
-
-    private static func wait(_ socket: Int32, for events: Int16, until deadline: ContinuousClock.Instant) -> Bool {
-        while true {
-            let remaining = deadline - ContinuousClock.now
-            guard remaining > .zero else { return false }
-            var entry = pollfd(fd: socket, events: events, revents: 0)
-            let milliseconds = Int32(remaining.components.seconds * 1000 + remaining.components.attoseconds / 1_000_000_000_000_000 + 1)
-            let ready = poll(&entry, 1, milliseconds)
-            if ready < 0, errno == EINTR { continue }
-            return ready > 0
-        }
     }
 }
 

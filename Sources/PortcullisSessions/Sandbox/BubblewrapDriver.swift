@@ -184,6 +184,13 @@ public final class BubblewrapDriver: SandboxDriver {
             ChildDescriptor.group: group.readEnd,
             ChildDescriptor.hosts: hosts.readEnd,
         ]
+        let passedRange = SandboxSpecification.firstPassedDescriptor..<(SandboxSpecification.firstPassedDescriptor + SandboxSpecification.maxPassedDescriptors)
+        for (number, descriptor) in specification.passedDescriptors {
+            guard passedRange.contains(number), descriptor >= 0 else {
+                throw SandboxError(.startFailed, "a descriptor passed to a sandbox is numbered \(number), outside \(passedRange)")
+            }
+            descriptors[number] = descriptor
+        }
         if let root = filesystem.rootDirectory {
             descriptors[ChildDescriptor.root] = try openPath(root)
         }
@@ -285,7 +292,7 @@ public final class BubblewrapDriver: SandboxDriver {
             arguments += ["--ro-bind-fd", String(ChildDescriptor.dependencies), SandboxLayout.dependencyDirectory]
         }
         arguments += ["--chdir", filesystem.workingDirectory, "--clearenv"]
-        for (key, value) in specification.environment.sorted(by: { $0.key < $1.key }) {
+        for (key, value) in specification.fullEnvironment.sorted(by: { $0.key < $1.key }) {
             arguments += ["--setenv", key, value]
         }
         arguments.append("--")

@@ -87,7 +87,7 @@ public final class ProcessDriver: SandboxDriver {
             }
             return value.replacingOccurrences(of: filesystem.workingDirectory, with: work)
         }
-        var environment = specification.environment.mapValues(translate)
+        var environment = specification.fullEnvironment.mapValues(translate)
         environment["TMPDIR"] = directory + "/tmp"
         environment["HOME"] = home
         let command = specification.command.map(translate)

@@ -49,25 +49,43 @@ public struct SandboxSpecification: Sendable {
     public var id: String
     /// The program and its arguments, as seen inside the sandbox.
     public var command: [String]
+    /// The agent version's environment, the same for each of its sandboxes.
     public var environment: [String: String]
+    /// Variables only this session has (its id). A driver that starts sandboxes from a prepared one (a microVM
+    /// snapshot) cannot give them, as a pooled sandbox started before its session cannot.
+    public var sessionEnvironment: [String: String]
     public var filesystem: SandboxFilesystem
     public var limits: SandboxLimits
     /// The port the agent listens on (drivers that forward or share ports need it).
     public var agentPort: Int
     /// Host device nodes the sandbox may use, with the device's group (`/dev/kvm` for a VM monitor); none for agents.
     public var devices: [String]
+    /// Open descriptors the sandbox's process inherits, by the number it sees (from ``firstPassedDescriptor``, below
+    /// ``firstPassedDescriptor`` + ``maxPassedDescriptors``): a VM monitor's memory file and control socket; none for
+    /// agents. The caller keeps its own descriptors and closes them once `start` returns.
+    public var passedDescriptors: [Int32: Int32]
+
+    public static let firstPassedDescriptor: Int32 = 1000
+    public static let maxPassedDescriptors: Int32 = 16
 
     public init(
-        id: String, command: [String], environment: [String: String], filesystem: SandboxFilesystem, limits: SandboxLimits, agentPort: Int,
-        devices: [String] = []
+        id: String, command: [String], environment: [String: String], sessionEnvironment: [String: String] = [:], filesystem: SandboxFilesystem,
+        limits: SandboxLimits, agentPort: Int, devices: [String] = [], passedDescriptors: [Int32: Int32] = [:]
     ) {
         self.id = id
         self.command = command
         self.environment = environment
+        self.sessionEnvironment = sessionEnvironment
         self.filesystem = filesystem
         self.limits = limits
         self.agentPort = agentPort
         self.devices = devices
+        self.passedDescriptors = passedDescriptors
+    }
+
+    /// The version's environment with the session's own variables.
+    public var fullEnvironment: [String: String] {
+        environment.merging(sessionEnvironment) { _, session in session }
     }
 }
 

@@ -45,6 +45,8 @@ def act(body, headers):
             "oauth2CallbackUrl": headers.get("OAuth2CallbackUrl"),
             "time": time.time(),
         }
+    if action == "random":
+        return {"urandom": os.urandom(16).hex(), "getrandom": os.getrandom(16).hex()}
     if action == "import":
         def load():
             import importlib

@@ -2,11 +2,15 @@ import Foundation
 
 /// What one session's VM is told at boot, as the files `/session/settings` and `/session/run` the guest's `/init`
 /// reads (see `scripts/microvm-guest-init`): the size of its memory-backed writable directories, its host name,
-/// the gateway services to forward to its loopback, and the agent's environment, working directory and command.
+/// the gateway services to forward to its loopback, the control port of a VM to be snapshotted, and the agent's
+/// environment, working directory and command.
 struct GuestSession {
     var hostname: String
     var writableBytes: Int
     var forwardedPorts: [Int]
+    /// Where a VM restored from this one's snapshot takes its randomness, name and clock
+    /// (`scripts/microvm-guest-reseed`); `nil` for a VM that is not snapshotted.
+    var controlPort: Int?
     var environment: [String: String]
     var workingDirectory: String
     var command: [String]
@@ -21,17 +25,23 @@ struct GuestSession {
     }
 
     var settings: String {
-        "WRITABLE_BYTES=\(writableBytes)\nGUEST_HOSTNAME=\(Self.quoted(hostname))\nFORWARD_PORTS=\(Self.quoted(forwardedPorts.map(String.init).joined(separator: " ")))\n"
+        var lines = [
+            "WRITABLE_BYTES=\(writableBytes)",
+            "GUEST_HOSTNAME=\(Self.quoted(hostname))",
+            "FORWARD_PORTS=\(Self.quoted(forwardedPorts.map(String.init).joined(separator: " ")))",
+        ]
+        if let controlPort { lines.append("CONTROL_PORT=\(controlPort)") }
+        return lines.joined(separator: "\n") + "\n"
     }
 
     /// Exports the environment, enters the working directory and runs the command as the unprivileged `agent`
-    /// user (uid 1000), without a way back to root (`no_new_privs`).
+    /// user (uid 1000), without a way back to root (`no_new_privs`). The command goes inside `su`'s `-c` script, so
+    /// none of its words (`python -m app`) can be taken for an option of `su`.
     var runScript: String {
         var lines = environment.sorted { $0.key < $1.key }.map { "export \($0.key)=\(Self.quoted($0.value))" }
         lines.append("cd \(Self.quoted(workingDirectory)) || exit 1")
-        lines.append(
-            "exec setpriv --nnp su -p -s /bin/sh agent -c 'exec \"$0\" \"$@\"' " + command.map(Self.quoted).joined(separator: " ")
-        )
+        let invocation = "exec " + command.map(Self.quoted).joined(separator: " ")
+        lines.append("exec setpriv --nnp su -p -s /bin/sh agent -c \(Self.quoted(invocation))")
         return lines.joined(separator: "\n") + "\n"
     }
 

@@ -23,10 +23,27 @@ public final class MicroVMDriver: SandboxDriver {
         public var stateDirectory: String
         public var vcpus: Int
         public var acceleration: MicroVMConfiguration.Acceleration
+        /// Sessions' VMs are restored from a snapshot of their version's VM (`nil`: every VM boots).
+        public var snapshots: Snapshots?
+
+        public struct Snapshots: Sendable {
+            /// Versions whose snapshots are kept at once.
+            public var capacity: Int
+            /// How long the VM a snapshot is taken of has to answer (the gateway's start timeout).
+            public var bootTimeout: Duration
+            /// A snapshot no VM was restored from for this long is dropped.
+            public var idleLimit: Duration
+
+            public init(capacity: Int, bootTimeout: Duration, idleLimit: Duration = .seconds(3600)) {
+                self.capacity = capacity
+                self.bootTimeout = bootTimeout
+                self.idleLimit = idleLimit
+            }
+        }
 
         public init(
             qemu: String, mksquashfs: String = "/usr/bin/mksquashfs", guestDirectory: String, stateDirectory: String, vcpus: Int,
-            acceleration: MicroVMConfiguration.Acceleration
+            acceleration: MicroVMConfiguration.Acceleration, snapshots: Snapshots?
         ) {
             self.qemu = qemu
             self.mksquashfs = mksquashfs
@@ -34,6 +51,7 @@ public final class MicroVMDriver: SandboxDriver {
             self.stateDirectory = stateDirectory
             self.vcpus = vcpus
             self.acceleration = acceleration
+            self.snapshots = snapshots
         }
     }
 
@@ -45,6 +63,7 @@ public final class MicroVMDriver: SandboxDriver {
     let confinement: BubblewrapDriver
     let guest: MicroVMGuest
     let images: GuestImages
+    let snapshots: SnapshotLibrary?
     let logger: Logger
     private let accelerationProbe: Task<MicroVMConfiguration.Acceleration, Never>
     private let resolvedAcceleration = Mutex<MicroVMConfiguration.Acceleration?>(nil)
@@ -64,6 +83,7 @@ public final class MicroVMDriver: SandboxDriver {
         self.confinement = confinement
         self.guest = guest
         self.images = GuestImages(directory: configuration.stateDirectory + "/images", mksquashfs: configuration.mksquashfs, logger: logger)
+        self.snapshots = configuration.snapshots.map { SnapshotLibrary(capacity: $0.capacity, idleLimit: $0.idleLimit) }
         self.logger = logger
         let requested = configuration.acceleration
         let qemu = configuration.qemu
@@ -92,6 +112,7 @@ public final class MicroVMDriver: SandboxDriver {
     }
 
     public func shutdown() async {
+        snapshots?.removeAll()
         await confinement.shutdown()
     }
 
@@ -104,36 +125,30 @@ public final class MicroVMDriver: SandboxDriver {
         guard filesystem.rootDirectory == nil else {
             throw SandboxError(.startFailed, "the microvm driver runs agents deployed as code; run container images with the bubblewrap driver")
         }
-        for (key, value) in specification.environment where !GuestSession.isVariableName(key) || value.utf8.contains(0) {
+        for (key, value) in specification.fullEnvironment where !GuestSession.isVariableName(key) || value.utf8.contains(0) {
             throw SandboxError(.startFailed, "the environment variable \(key) cannot be given to a guest (names are letters, digits and _; no NUL in values)")
         }
         var code: String?
         if let directory = filesystem.workingContents { code = try await images.image(of: directory) }
         var dependencies: String?
         if let directory = filesystem.dependencyDirectory { dependencies = try await images.image(of: directory) }
-        let session = GuestSession(
-            hostname: "agent-" + specification.id.prefix(20),
-            writableBytes: specification.limits.writableBytes,
-            forwardedPorts: [SandboxEndpointAddress.port, EgressProxyAddress.port],
-            environment: specification.environment,
-            workingDirectory: filesystem.workingDirectory,
-            command: specification.command
-        )
-        let boot = try guest.bootDirectory(in: configuration.stateDirectory + "/vm", session: session, code: code, dependencies: dependencies)
-        let monitor = SandboxSpecification(
-            id: specification.id,
-            command: [configuration.qemu] + qemuArguments(specification, acceleration: acceleration, hasCode: code != nil, hasDependencies: dependencies != nil),
-            environment: ["PATH": "/usr/bin:/bin", "HOME": SandboxLayout.homeDirectory],
-            filesystem: .code(boot, dependencies: nil),
-            limits: SandboxLimits(
-                memoryBytes: specification.limits.memoryBytes + Self.monitorOverheadBytes,
-                cpuMillicores: specification.limits.cpuMillicores,
-                maxProcesses: max(specification.limits.maxProcesses, 128),
-                writableBytes: 16 << 20
-            ),
-            agentPort: specification.agentPort,
-            devices: acceleration == .kvm ? ["/dev/kvm"] : []
-        )
+        let disks = GuestDisks(code: code, dependencies: dependencies)
+        if let snapshots, let bootTimeout = configuration.snapshots?.bootTimeout {
+            let key = Self.snapshotKey(specification, disks: disks, vcpus: configuration.vcpus, acceleration: acceleration)
+            let golden = try await snapshots.snapshot(for: key) { () async throws(SandboxError) in
+                try await self.makeSnapshot(of: specification, key: key, disks: disks, acceleration: acceleration, bootTimeout: bootTimeout)
+            }
+            return try await restore(golden, for: specification, acceleration: acceleration)
+        }
+        return try await boot(specification, disks: disks, acceleration: acceleration)
+    }
+
+    /// A VM booted for this session alone.
+    private func boot(_ specification: SandboxSpecification, disks: GuestDisks, acceleration: MicroVMConfiguration.Acceleration) async throws(SandboxError) -> any Sandbox {
+        let session = guestSession(specification, environment: specification.fullEnvironment, controlPort: nil)
+        let boot = try guest.bootDirectory(in: configuration.stateDirectory + "/vm", session: session, disks: disks)
+        let arguments = qemuArguments(specification, acceleration: acceleration, disks: disks, memory: .private)
+        let monitor = monitorSpecification(specification, bootDirectory: boot, acceleration: acceleration, arguments: arguments)
         do {
             // The VM is QEMU's sandbox: its loopback holds the agent's forwarded port and the gateway's services,
             // its cgroup meters QEMU, its output is the guest's console. The boot files go with it.
@@ -144,31 +159,99 @@ public final class MicroVMDriver: SandboxDriver {
         }
     }
 
-    /// QEMU's command line; paths are as QEMU sees them in its sandbox (the boot directory's files in `/app`).
-    func qemuArguments(_ specification: SandboxSpecification, acceleration: MicroVMConfiguration.Acceleration, hasCode: Bool, hasDependencies: Bool) -> [String] {
+    /// What the guest's `/init` is told: the gateway's services to forward, the agent's environment and command.
+    func guestSession(_ specification: SandboxSpecification, environment: [String: String], controlPort: Int?) -> GuestSession {
+        GuestSession(
+            hostname: "agent-" + specification.id.prefix(20),
+            writableBytes: specification.limits.writableBytes,
+            forwardedPorts: [SandboxEndpointAddress.port, EgressProxyAddress.port],
+            controlPort: controlPort,
+            environment: environment,
+            workingDirectory: specification.filesystem.workingDirectory,
+            command: specification.command
+        )
+    }
+
+    /// QEMU's sandbox: the boot directory as its code, the session's limits plus what QEMU itself needs.
+    func monitorSpecification(
+        _ specification: SandboxSpecification, bootDirectory: String, acceleration: MicroVMConfiguration.Acceleration, arguments: [String],
+        passing descriptors: [Int32: Int32] = [:]
+    ) -> SandboxSpecification {
+        SandboxSpecification(
+            id: specification.id,
+            command: [configuration.qemu] + arguments,
+            environment: ["PATH": "/usr/bin:/bin", "HOME": SandboxLayout.homeDirectory],
+            filesystem: .code(bootDirectory, dependencies: nil),
+            limits: SandboxLimits(
+                memoryBytes: specification.limits.memoryBytes + Self.monitorOverheadBytes,
+                cpuMillicores: specification.limits.cpuMillicores,
+                maxProcesses: max(specification.limits.maxProcesses, 128),
+                writableBytes: 16 << 20
+            ),
+            agentPort: specification.agentPort,
+            devices: acceleration == .kvm ? ["/dev/kvm"] : [],
+            passedDescriptors: descriptors
+        )
+    }
+
+    /// How a VM's memory is set up: anonymous and its own, or a memory file shared with the snapshot taken of it,
+    /// or a snapshot's memory file mapped copy-on-write while its device state is loaded.
+    enum GuestMemory {
+        case `private`
+        case snapshotSource
+        case restored
+    }
+
+    /// Descriptor numbers in QEMU's sandbox, fixed so the command line can name them.
+    enum MonitorDescriptor {
+        static let memory = SandboxSpecification.firstPassedDescriptor
+        static let control = SandboxSpecification.firstPassedDescriptor + 1
+        static let state = SandboxSpecification.firstPassedDescriptor + 2
+    }
+
+    static func guestMemoryMiB(_ specification: SandboxSpecification) -> Int {
+        max(64, specification.limits.memoryBytes >> 20)
+    }
+
+    /// QEMU's command line; paths are as QEMU sees them in its sandbox (the boot directory's files in `/app`). A
+    /// snapshot's VM and the VMs restored from it differ only in how they map the memory and whether they boot.
+    func qemuArguments(_ specification: SandboxSpecification, acceleration: MicroVMConfiguration.Acceleration, disks: GuestDisks, memory: GuestMemory) -> [String] {
         let files = SandboxLayout.codeDirectory
         let port = specification.agentPort
+        let memoryMiB = Self.guestMemoryMiB(specification)
+        var forwards = "hostfwd=tcp:127.0.0.1:\(port)-:\(port)"
+        if memory != .private { forwards += ",hostfwd=tcp:127.0.0.1:\(Self.forwardedControlPort)-:\(Self.controlPort)" }
         var arguments = [
-            "-M", "microvm",
+            "-M", memory == .private ? "microvm" : "microvm,memory-backend=memory",
             "-accel", acceleration == .kvm ? "kvm" : "tcg,tb-size=\(Self.translationCacheMiB)",
             // RDRAND seeds the guest's random numbers at once (without it Python's first getrandom waits ~1 s).
             "-cpu", acceleration == .kvm ? "host" : "qemu64,+rdrand",
-            "-m", "\(max(64, specification.limits.memoryBytes >> 20))M",
+            "-m", "\(memoryMiB)M",
             "-smp", String(configuration.vcpus),
             "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
             "-serial", "stdio",
             "-kernel", "\(files)/\(MicroVMGuest.kernelFile)",
             "-initrd", "\(files)/\(MicroVMGuest.sessionInitrdFile)",
             "-append", "console=ttyS0 quiet panic=-1 cryptomgr.notests=1 pci=off" + (Self.hostTSCKilohertz.map { " tsc_early_khz=\($0) tsc=reliable" } ?? ""),
-            // The agent's port on the sandbox's loopback; nothing else of the guest is reachable.
-            "-netdev", "user,id=net,hostfwd=tcp:127.0.0.1:\(port)-:\(port)",
+            // The agent's port (and a snapshotted VM's control port) on the sandbox's loopback; nothing else of
+            // the guest is reachable.
+            "-netdev", "user,id=net,\(forwards)",
             "-device", "virtio-net-device,netdev=net",
             "-device", "virtio-rng-device",
         ]
-        var disks = [("usr", MicroVMGuest.usrFile)]
-        if hasCode { disks.append(("code", MicroVMGuest.codeFile)) }
-        if hasDependencies { disks.append(("deps", MicroVMGuest.dependenciesFile)) }
-        for (role, file) in disks {
+        if memory != .private {
+            let share = memory == .snapshotSource ? "on" : "off"
+            arguments += [
+                "-object", "memory-backend-file,id=memory,size=\(memoryMiB)M,mem-path=/proc/self/fd/\(MonitorDescriptor.memory),share=\(share)",
+                "-chardev", "socket,id=control,fd=\(MonitorDescriptor.control),server=off",
+                "-mon", "chardev=control,mode=control",
+            ]
+        }
+        if memory == .restored { arguments += ["-incoming", "defer"] }
+        var attached = [("usr", MicroVMGuest.usrFile)]
+        if disks.code != nil { attached.append(("code", MicroVMGuest.codeFile)) }
+        if disks.dependencies != nil { attached.append(("deps", MicroVMGuest.dependenciesFile)) }
+        for (role, file) in attached {
             arguments += [
                 "-drive", "id=\(role),file=\(files)/\(file),format=raw,if=none,readonly=on",
                 "-device", "virtio-blk-device,drive=\(role),serial=\(role)",
@@ -176,6 +259,12 @@ public final class MicroVMDriver: SandboxDriver {
         }
         return arguments
     }
+}
+
+/// The images of a version's code and dependency layer, when it has them.
+struct GuestDisks: Sendable, Hashable {
+    var code: String?
+    var dependencies: String?
 }
 
 extension MicroVMDriver {

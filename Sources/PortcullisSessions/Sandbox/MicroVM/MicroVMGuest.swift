@@ -68,7 +68,7 @@ struct MicroVMGuest: Sendable {
         return destination
     }
 
-    /// Makes `parent` (and the directory above it) passable but not listable (0711) for ``bootDirectory(in:session:code:dependencies:)``;
+    /// Makes `parent` (and the directory above it) passable but not listable (0711) for ``bootDirectory(in:session:disks:)``;
     /// once, when the driver starts.
     static func prepareBootParent(_ parent: String) throws(SandboxError) {
         do {
@@ -86,7 +86,7 @@ struct MicroVMGuest: Sendable {
     /// sandbox user must be able to reach them, so the directories on the way can be passed but not listed and the
     /// boot directory has a random name of 130 bits, known only to the gateway (the session's settings are in its
     /// initramfs).
-    func bootDirectory(in parent: String, session: GuestSession, code: String?, dependencies: String?) throws(SandboxError) -> String {
+    func bootDirectory(in parent: String, session: GuestSession, disks: GuestDisks) throws(SandboxError) -> String {
         let directory = "\(parent)/\(SecureRandom.base32(26))"
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o711])
@@ -94,8 +94,8 @@ struct MicroVMGuest: Sendable {
             throw SandboxError(.startFailed, "cannot create \(directory): \(error.localizedDescription)")
         }
         var links = [(kernel, Self.kernelFile), (usr, Self.usrFile)]
-        if let code { links.append((code, Self.codeFile)) }
-        if let dependencies { links.append((dependencies, Self.dependenciesFile)) }
+        if let code = disks.code { links.append((code, Self.codeFile)) }
+        if let dependencies = disks.dependencies { links.append((dependencies, Self.dependenciesFile)) }
         for (source, name) in links where link(source, "\(directory)/\(name)") != 0 {
             try? FileManager.default.removeItem(atPath: directory)
             throw SandboxError(.startFailed, "cannot link \(source) into \(directory): \(String(cString: strerror(errno)))")

@@ -1,0 +1,60 @@
+import CSandboxSupport
+import Foundation
+import Glibc
+
+/// One agent version's VM, booted until its agent answered and then saved: the guest's memory and the devices'
+/// state, each in a sealed memory file, and the boot directory the VM was started from. Every session of the version
+/// starts a VM that maps this memory copy-on-write and loads this state, so no session sees another's changes and
+/// none can change what the next one starts from — the seals make the memory file unwritable by anyone, the
+/// gateway included, while it still maps privately.
+///
+/// The files live as long as this object (and any VM that maps them): nothing is left on disk but the boot
+/// directory, which goes with the object.
+final class GoldenSnapshot: Sendable {
+    /// What the snapshot was made from (``MicroVMDriver/snapshotKey(_:code:dependencies:)``).
+    let key: String
+    /// The guest's memory (`memory-backend-file`), sealed.
+    let memory: Int32
+    let memoryMiB: Int
+    /// The migration stream of the devices (without the memory), sealed.
+    let state: Int32
+    /// The kernel, initramfs and disks the VM booted from; a restored VM opens the same files.
+    let bootDirectory: String
+    /// The disks it has (a restored VM has the same devices).
+    let disks: GuestDisks
+
+    /// Takes ownership of both descriptors, which must be sealed.
+    init(key: String, memory: Int32, memoryMiB: Int, state: Int32, bootDirectory: String, disks: GuestDisks) {
+        self.key = key
+        self.memory = memory
+        self.memoryMiB = memoryMiB
+        self.state = state
+        self.bootDirectory = bootDirectory
+        self.disks = disks
+    }
+
+    deinit {
+        close(memory)
+        close(state)
+        try? FileManager.default.removeItem(atPath: bootDirectory)
+    }
+
+    /// A descriptor of its own (its own file offset) on the state, for one VM to read from the start.
+    func stateReader() throws(SandboxError) -> Int32 {
+        let reader = open("/proc/self/fd/\(state)", O_RDONLY | O_CLOEXEC)
+        guard reader >= 0 else { throw SandboxError(.startFailed, "cannot reopen the snapshot's device state: \(String(cString: strerror(errno)))") }
+        return reader
+    }
+
+    /// Bytes of guest memory the snapshot holds (touched pages only: the file is sparse).
+    var residentBytes: Int {
+        var status = stat()
+        return fstat(memory, &status) == 0 ? Int(status.st_blocks) * 512 : 0
+    }
+
+    /// Seals a memory file the snapshot will own.
+    static func seal(_ descriptor: Int32, what: String) throws(SandboxError) {
+        let result = pcs_seal_memory_file(descriptor)
+        guard result == 0 else { throw SandboxError(.startFailed, "cannot seal the snapshot's \(what): \(String(cString: strerror(-result)))") }
+    }
+}

@@ -1,0 +1,233 @@
+import CSandboxSupport
+import Crypto
+import Foundation
+import Glibc
+import Logging
+import PortcullisCore
+
+/// Snapshot cloning: a version's first start boots one VM until its agent answers and saves it (``GoldenSnapshot``);
+/// every session's VM then starts from that snapshot — its memory mapped copy-on-write, its devices' state loaded —
+/// in a fraction of a boot, and before any call reaches it gets fresh randomness, its own name and the current time
+/// over the guest's control port (`scripts/microvm-guest-reseed`).
+extension MicroVMDriver {
+    /// The guest's control port (below 1024: the unprivileged agent cannot take it).
+    static let controlPort = 1022
+    /// Where the control port is forwarded to on the monitor's loopback (QEMU, unprivileged there, cannot bind
+    /// below 1024); outside the agents' port range (8000–12000), the endpoint's and the egress proxy's ports.
+    static let forwardedControlPort = 7022
+
+    /// What a snapshot depends on: everything that shapes the VM and the agent in it, but not the session.
+    static func snapshotKey(_ specification: SandboxSpecification, disks: GuestDisks, vcpus: Int, acceleration: MicroVMConfiguration.Acceleration) -> String {
+        var hasher = SHA256()
+        func add(_ field: String) { hasher.update(data: Array(field.utf8) + [0]) }
+        specification.command.forEach(add)
+        add("")
+        for (key, value) in specification.environment.sorted(by: { $0.key < $1.key }) {
+            add(key)
+            add(value)
+        }
+        for field in [
+            specification.filesystem.workingDirectory, disks.code ?? "-", disks.dependencies ?? "-", String(guestMemoryMiB(specification)),
+            String(specification.limits.writableBytes), String(specification.agentPort), String(vcpus), acceleration.rawValue,
+        ] {
+            add(field)
+        }
+        return Hex.encode(hasher.finalize())
+    }
+
+    /// Boots the version's VM with its memory in a memory file, waits for the agent to answer, saves the devices'
+    /// state through QEMU's monitor, stops the VM and seals both files.
+    func makeSnapshot(
+        of specification: SandboxSpecification, key: String, disks: GuestDisks, acceleration: MicroVMConfiguration.Acceleration, bootTimeout: Duration
+    ) async throws(SandboxError) -> GoldenSnapshot {
+        let started = ContinuousClock.now
+        var source = specification
+        source.id = "snapshot-" + SecureRandom.base32(16)
+        source.sessionEnvironment = [:]
+        let session = guestSession(source, environment: source.environment, controlPort: Self.controlPort)
+        let boot = try guest.bootDirectory(in: configuration.stateDirectory + "/vm", session: session, disks: disks)
+        var files = SnapshotFiles(bootDirectory: boot)
+        defer { files.discard() }
+        let memoryMiB = Self.guestMemoryMiB(source)
+        files.memory = try Self.memoryFile("portcullis-guest-memory", bytes: memoryMiB << 20)
+        files.state = try Self.memoryFile("portcullis-guest-state", bytes: 0)
+        let (monitor, monitorEnd) = try QMPConnection.pair()
+        defer { monitor.close() }
+        let arguments = qemuArguments(source, acceleration: acceleration, disks: disks, memory: .snapshotSource)
+        let vm: any Sandbox
+        do {
+            defer { close(monitorEnd) }
+            vm = try await confinement.start(
+                monitorSpecification(
+                    source, bootDirectory: boot, acceleration: acceleration, arguments: arguments,
+                    passing: [MonitorDescriptor.memory: files.memory, MonitorDescriptor.control: monitorEnd]
+                )
+            )
+        }
+        do {
+            try await BlockingWork.run { () throws(SandboxError) in try monitor.negotiate(deadline: .now + .seconds(30)) }
+            _ = try await vm.waitUntilReady(port: source.agentPort, timeout: bootTimeout)
+            let state = files.state
+            try await BlockingWork.run { () throws(SandboxError) in
+                let deadline = ContinuousClock.now + .seconds(60)
+                try Self.ignoreSharedMemory(monitor, deadline: deadline)
+                try monitor.execute("getfd", ["fdname": .string("state")], passing: state, deadline: deadline)
+                try monitor.execute("migrate", ["uri": .string("fd:state")], deadline: deadline)
+                try Self.waitForMigration(monitor, deadline: deadline)
+            }
+        } catch {
+            let output = vm.outputTail(bytes: 1500)
+            _ = await vm.destroy()
+            throw SandboxError(error.kind == .exited ? .exited : .startFailed, "the snapshot VM failed: \(error.message); its console: \(output)")
+        }
+        // The VM must be gone before the memory can be sealed: a writable shared mapping forbids it.
+        _ = await vm.destroy()
+        try GoldenSnapshot.seal(files.memory, what: "memory")
+        try GoldenSnapshot.seal(files.state, what: "device state")
+        let snapshot = GoldenSnapshot(key: key, memory: files.memory, memoryMiB: memoryMiB, state: files.state, bootDirectory: boot, disks: disks)
+        files.keep()
+        logger.info(
+            "microVM snapshot made",
+            metadata: [
+                "snapshot": "\(key.prefix(16))", "duration": "\(ContinuousClock.now - started)",
+                "memory_mib": "\(snapshot.residentBytes >> 20)",
+            ]
+        )
+        return snapshot
+    }
+
+    /// A VM for `specification` restored from `snapshot`, running and reseeded.
+    func restore(_ snapshot: GoldenSnapshot, for specification: SandboxSpecification, acceleration: MicroVMConfiguration.Acceleration) async throws(SandboxError)
+        -> any Sandbox
+    {
+        let arguments = qemuArguments(specification, acceleration: acceleration, disks: snapshot.disks, memory: .restored)
+        let (monitor, monitorEnd) = try QMPConnection.pair()
+        let vm: any Sandbox
+        do {
+            let state = try snapshot.stateReader()
+            defer {
+                close(state)
+                close(monitorEnd)
+            }
+            vm = try await confinement.start(
+                monitorSpecification(
+                    specification, bootDirectory: snapshot.bootDirectory, acceleration: acceleration, arguments: arguments,
+                    passing: [MonitorDescriptor.memory: snapshot.memory, MonitorDescriptor.control: monitorEnd, MonitorDescriptor.state: state]
+                )
+            )
+        } catch {
+            monitor.close()
+            throw error
+        }
+        do {
+            try await BlockingWork.run { () throws(SandboxError) in
+                let deadline = ContinuousClock.now + .seconds(30)
+                try monitor.negotiate(deadline: deadline)
+                try Self.ignoreSharedMemory(monitor, deadline: deadline)
+                try monitor.execute("migrate-incoming", ["uri": .string("fd:\(MonitorDescriptor.state)")], deadline: deadline)
+                try Self.waitUntilRunning(monitor, deadline: deadline)
+            }
+            try await reseed(vm, hostname: "agent-" + specification.id.prefix(20))
+        } catch {
+            let output = vm.outputTail(bytes: 1500)
+            _ = await vm.destroy()
+            monitor.close()
+            throw SandboxError(error.kind == .exited ? .exited : .startFailed, "the VM could not be restored: \(error.message); its console: \(output)")
+        }
+        return ServedSandbox(vm, services: [MonitorChannel(connection: monitor)])
+    }
+
+    /// Gives the restored guest fresh randomness, its name and the time, and waits for its answer. Until the VM's
+    /// network runs, the user-mode stack may take a connection and drop what is sent, so each try is short.
+    func reseed(_ vm: any Sandbox, hostname: String) async throws(SandboxError) {
+        var nanoseconds = timespec()
+        clock_gettime(CLOCK_REALTIME, &nanoseconds)
+        let now = Int64(nanoseconds.tv_sec) * 1_000_000_000 + Int64(nanoseconds.tv_nsec)
+        let line = Array("\(Hex.encode(SecureRandom.bytes(32))) \(hostname) \(now)\n".utf8)
+        let deadline = ContinuousClock.now + .seconds(10)
+        while ContinuousClock.now < deadline {
+            if vm.hasExited { throw SandboxError(.exited, "the VM stopped before it was reseeded") }
+            if let socket = try? await vm.connect(port: Self.forwardedControlPort, timeout: .milliseconds(100)) {
+                let answered = await BlockingWork.run { () -> Bool? in
+                    SocketExchange.run(on: socket, sending: line, timeout: .milliseconds(500), maxBytes: 64) { received, complete in
+                        received.starts(with: Array("reseeded\n".utf8)) ? true : (complete ? false : nil)
+                    }
+                }
+                if answered == true { return }
+            }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        throw SandboxError(.startFailed, "the restored VM did not take its randomness within 10 s")
+    }
+
+    static func memoryFile(_ name: String, bytes: Int) throws(SandboxError) -> Int32 {
+        let descriptor = pcs_memory_file(name, Int64(bytes))
+        guard descriptor >= 0 else { throw SandboxError(.startFailed, "cannot create a memory file: \(String(cString: strerror(-descriptor)))") }
+        return descriptor
+    }
+
+    /// Memory in a shared memory file is the snapshot's own and stays out of the migration stream.
+    private static func ignoreSharedMemory(_ monitor: QMPConnection, deadline: ContinuousClock.Instant) throws(SandboxError) {
+        let capability: JSONValue = .object(["capability": .string("x-ignore-shared"), "state": .bool(true)])
+        try monitor.execute("migrate-set-capabilities", ["capabilities": .array([capability])], deadline: deadline)
+    }
+
+    private static func waitForMigration(_ monitor: QMPConnection, deadline: ContinuousClock.Instant) throws(SandboxError) {
+        while true {
+            let status = try monitor.execute("query-migrate", deadline: deadline)["status"]?.stringValue ?? "none"
+            switch status {
+            case "completed": return
+            case "failed", "cancelled":
+                let reason = (try? monitor.execute("query-migrate", deadline: deadline))?["error-desc"]?.stringValue ?? status
+                throw SandboxError(.startFailed, "saving the VM's state failed: \(reason)")
+            default:
+                guard ContinuousClock.now < deadline else { throw SandboxError(.timedOut, "saving the VM's state did not finish in time") }
+                usleep(2000)
+            }
+        }
+    }
+
+    private static func waitUntilRunning(_ monitor: QMPConnection, deadline: ContinuousClock.Instant) throws(SandboxError) {
+        while true {
+            let status = try monitor.execute("query-status", deadline: deadline)["status"]?.stringValue ?? "unknown"
+            switch status {
+            case "running": return
+            case "inmigrate", "prelaunch", "restore-vm":
+                guard ContinuousClock.now < deadline else { throw SandboxError(.timedOut, "loading the VM's state did not finish in time") }
+                usleep(1000)
+            default:
+                throw SandboxError(.startFailed, "the restored VM is \(status), not running")
+            }
+        }
+    }
+}
+
+/// The descriptors a snapshot in the making owns: closed, and its boot directory removed, unless it is kept.
+private struct SnapshotFiles {
+    let bootDirectory: String
+    var memory: Int32 = -1
+    var state: Int32 = -1
+    private var kept = false
+
+    init(bootDirectory: String) {
+        self.bootDirectory = bootDirectory
+    }
+
+    mutating func keep() { kept = true }
+
+    func discard() {
+        guard !kept else { return }
+        if memory >= 0 { close(memory) }
+        if state >= 0 { close(state) }
+        try? FileManager.default.removeItem(atPath: bootDirectory)
+    }
+}
+
+/// A restored VM's monitor connection, closed with the VM.
+struct MonitorChannel: SandboxService {
+    let connection: QMPConnection
+
+    func close() async {
+        connection.close()
+    }
+}
