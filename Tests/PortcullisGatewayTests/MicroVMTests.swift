@@ -141,6 +141,10 @@ struct MicroVMTests {
             #expect(Self.monitorProcesses(of: sandboxId).count == 1)
             let bootDirectories = { (try? FileManager.default.contentsOfDirectory(atPath: gateway.gateway.configuration.store.dataDirectory + "/microvm/vm"))?.count ?? 0 }
             #expect(bootDirectories() == 1, "both sessions' VMs were restored from the version's snapshot and share its boot files")
+            // The kernel and the disks; the settings (the agent's environment) are in a memory file, not on disk.
+            let vmDirectory = gateway.gateway.configuration.store.dataDirectory + "/microvm/vm"
+            let boot = try #require(try FileManager.default.contentsOfDirectory(atPath: vmDirectory).first)
+            #expect(try FileManager.default.contentsOfDirectory(atPath: "\(vmDirectory)/\(boot)").sorted() == ["code.sqfs", "usr.sqfs", "vmlinux"])
 
             let later = try #require(try await SandboxTests.probe(gateway, arn, session: a, ["action": "echo"]).json["time"] as? Double)
             #expect(abs(later - Date().timeIntervalSince1970) < 5, "still in step after the session's calls: \(later)")

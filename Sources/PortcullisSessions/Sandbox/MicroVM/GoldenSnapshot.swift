@@ -1,4 +1,3 @@
-import CSandboxSupport
 import Foundation
 import Glibc
 
@@ -18,17 +17,20 @@ final class GoldenSnapshot: Sendable {
     let memoryMiB: Int
     /// The migration stream of the devices (without the memory), sealed.
     let state: Int32
-    /// The kernel, initramfs and disks the VM booted from; a restored VM opens the same files.
+    /// The initramfs the VM booted with, sealed; a restored VM is given the same, as it is given the same kernel
+    /// and disks (from the boot directory), though it does not boot.
+    let initramfs: Int32
     let bootDirectory: String
     /// The disks it has (a restored VM has the same devices).
     let disks: GuestDisks
 
-    /// Takes ownership of both descriptors, which must be sealed.
-    init(key: String, memory: Int32, memoryMiB: Int, state: Int32, bootDirectory: String, disks: GuestDisks) {
+    /// Takes ownership of the descriptors, which must be sealed.
+    init(key: String, memory: Int32, memoryMiB: Int, state: Int32, initramfs: Int32, bootDirectory: String, disks: GuestDisks) {
         self.key = key
         self.memory = memory
         self.memoryMiB = memoryMiB
         self.state = state
+        self.initramfs = initramfs
         self.bootDirectory = bootDirectory
         self.disks = disks
     }
@@ -36,6 +38,7 @@ final class GoldenSnapshot: Sendable {
     deinit {
         close(memory)
         close(state)
+        close(initramfs)
         try? FileManager.default.removeItem(atPath: bootDirectory)
     }
 
@@ -50,11 +53,5 @@ final class GoldenSnapshot: Sendable {
     var residentBytes: Int {
         var status = stat()
         return fstat(memory, &status) == 0 ? Int(status.st_blocks) * 512 : 0
-    }
-
-    /// Seals a memory file the snapshot will own.
-    static func seal(_ descriptor: Int32, what: String) throws(SandboxError) {
-        let result = pcs_seal_memory_file(descriptor)
-        guard result == 0 else { throw SandboxError(.startFailed, "cannot seal the snapshot's \(what): \(String(cString: strerror(-result)))") }
     }
 }

@@ -1,4 +1,3 @@
-import CSandboxSupport
 import Crypto
 import Foundation
 import Glibc
@@ -45,12 +44,13 @@ extension MicroVMDriver {
         source.id = "snapshot-" + SecureRandom.base32(16)
         source.sessionEnvironment = [:]
         let session = guestSession(source, environment: source.environment, controlPort: Self.controlPort)
-        let boot = try guest.bootDirectory(in: configuration.stateDirectory + "/vm", session: session, disks: disks)
+        let boot = try guest.bootDirectory(in: configuration.stateDirectory + "/vm", disks: disks)
         var files = SnapshotFiles(bootDirectory: boot)
         defer { files.discard() }
         let memoryMiB = Self.guestMemoryMiB(source)
-        files.memory = try Self.memoryFile("portcullis-guest-memory", bytes: memoryMiB << 20)
-        files.state = try Self.memoryFile("portcullis-guest-state", bytes: 0)
+        files.initramfs = try guest.initramfs(for: session)
+        files.memory = try MemoryFile.create("portcullis-guest-memory", bytes: memoryMiB << 20)
+        files.state = try MemoryFile.create("portcullis-guest-state", bytes: 0)
         let (monitor, monitorEnd) = try QMPConnection.pair()
         defer { monitor.close() }
         let arguments = qemuArguments(source, acceleration: acceleration, disks: disks, memory: .snapshotSource)
@@ -60,7 +60,7 @@ extension MicroVMDriver {
             vm = try await confinement.start(
                 monitorSpecification(
                     source, bootDirectory: boot, acceleration: acceleration, arguments: arguments,
-                    passing: [MonitorDescriptor.memory: files.memory, MonitorDescriptor.control: monitorEnd]
+                    passing: [MonitorDescriptor.initramfs: files.initramfs, MonitorDescriptor.memory: files.memory, MonitorDescriptor.control: monitorEnd]
                 )
             )
         }
@@ -82,9 +82,11 @@ extension MicroVMDriver {
         }
         // The VM must be gone before the memory can be sealed: a writable shared mapping forbids it.
         _ = await vm.destroy()
-        try GoldenSnapshot.seal(files.memory, what: "memory")
-        try GoldenSnapshot.seal(files.state, what: "device state")
-        let snapshot = GoldenSnapshot(key: key, memory: files.memory, memoryMiB: memoryMiB, state: files.state, bootDirectory: boot, disks: disks)
+        try MemoryFile.seal(files.memory, what: "snapshot's memory")
+        try MemoryFile.seal(files.state, what: "snapshot's device state")
+        let snapshot = GoldenSnapshot(
+            key: key, memory: files.memory, memoryMiB: memoryMiB, state: files.state, initramfs: files.initramfs, bootDirectory: boot, disks: disks
+        )
         files.keep()
         logger.info(
             "microVM snapshot made",
@@ -112,7 +114,10 @@ extension MicroVMDriver {
             vm = try await confinement.start(
                 monitorSpecification(
                     specification, bootDirectory: snapshot.bootDirectory, acceleration: acceleration, arguments: arguments,
-                    passing: [MonitorDescriptor.memory: snapshot.memory, MonitorDescriptor.control: monitorEnd, MonitorDescriptor.state: state]
+                    passing: [
+                        MonitorDescriptor.initramfs: snapshot.initramfs, MonitorDescriptor.memory: snapshot.memory, MonitorDescriptor.control: monitorEnd,
+                        MonitorDescriptor.state: state,
+                    ]
                 )
             )
         } catch {
@@ -160,12 +165,6 @@ extension MicroVMDriver {
         throw SandboxError(.startFailed, "the restored VM did not take its randomness within 10 s")
     }
 
-    static func memoryFile(_ name: String, bytes: Int) throws(SandboxError) -> Int32 {
-        let descriptor = pcs_memory_file(name, Int64(bytes))
-        guard descriptor >= 0 else { throw SandboxError(.startFailed, "cannot create a memory file: \(String(cString: strerror(-descriptor)))") }
-        return descriptor
-    }
-
     /// Memory in a shared memory file is the snapshot's own and stays out of the migration stream.
     private static func ignoreSharedMemory(_ monitor: QMPConnection, deadline: ContinuousClock.Instant) throws(SandboxError) {
         let capability: JSONValue = .object(["capability": .string("x-ignore-shared"), "state": .bool(true)])
@@ -205,6 +204,7 @@ extension MicroVMDriver {
 /// The descriptors a snapshot in the making owns: closed, and its boot directory removed, unless it is kept.
 private struct SnapshotFiles {
     let bootDirectory: String
+    var initramfs: Int32 = -1
     var memory: Int32 = -1
     var state: Int32 = -1
     private var kept = false
@@ -217,8 +217,7 @@ private struct SnapshotFiles {
 
     func discard() {
         guard !kept else { return }
-        if memory >= 0 { close(memory) }
-        if state >= 0 { close(state) }
+        for descriptor in [initramfs, memory, state] where descriptor >= 0 { close(descriptor) }
         try? FileManager.default.removeItem(atPath: bootDirectory)
     }
 }

@@ -146,9 +146,13 @@ public final class MicroVMDriver: SandboxDriver {
     /// A VM booted for this session alone.
     private func boot(_ specification: SandboxSpecification, disks: GuestDisks, acceleration: MicroVMConfiguration.Acceleration) async throws(SandboxError) -> any Sandbox {
         let session = guestSession(specification, environment: specification.fullEnvironment, controlPort: nil)
-        let boot = try guest.bootDirectory(in: configuration.stateDirectory + "/vm", session: session, disks: disks)
+        let initramfs = try guest.initramfs(for: session)
+        defer { close(initramfs) }
+        let boot = try guest.bootDirectory(in: configuration.stateDirectory + "/vm", disks: disks)
         let arguments = qemuArguments(specification, acceleration: acceleration, disks: disks, memory: .private)
-        let monitor = monitorSpecification(specification, bootDirectory: boot, acceleration: acceleration, arguments: arguments)
+        let monitor = monitorSpecification(
+            specification, bootDirectory: boot, acceleration: acceleration, arguments: arguments, passing: [MonitorDescriptor.initramfs: initramfs]
+        )
         do {
             // The VM is QEMU's sandbox: its loopback holds the agent's forwarded port and the gateway's services,
             // its cgroup meters QEMU, its output is the guest's console. The boot files go with it.
@@ -204,16 +208,18 @@ public final class MicroVMDriver: SandboxDriver {
 
     /// Descriptor numbers in QEMU's sandbox, fixed so the command line can name them.
     enum MonitorDescriptor {
-        static let memory = SandboxSpecification.firstPassedDescriptor
-        static let control = SandboxSpecification.firstPassedDescriptor + 1
-        static let state = SandboxSpecification.firstPassedDescriptor + 2
+        static let initramfs = SandboxSpecification.firstPassedDescriptor
+        static let memory = SandboxSpecification.firstPassedDescriptor + 1
+        static let control = SandboxSpecification.firstPassedDescriptor + 2
+        static let state = SandboxSpecification.firstPassedDescriptor + 3
     }
 
     static func guestMemoryMiB(_ specification: SandboxSpecification) -> Int {
         max(64, specification.limits.memoryBytes >> 20)
     }
 
-    /// QEMU's command line; paths are as QEMU sees them in its sandbox (the boot directory's files in `/app`). A
+    /// QEMU's command line; paths are as QEMU sees them in its sandbox (the boot directory's files in `/app`, the
+    /// passed descriptors in `/proc/self/fd`). A
     /// snapshot's VM and the VMs restored from it differ only in how they map the memory and whether they boot.
     func qemuArguments(_ specification: SandboxSpecification, acceleration: MicroVMConfiguration.Acceleration, disks: GuestDisks, memory: GuestMemory) -> [String] {
         let files = SandboxLayout.codeDirectory
@@ -231,7 +237,7 @@ public final class MicroVMDriver: SandboxDriver {
             "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
             "-serial", "stdio",
             "-kernel", "\(files)/\(MicroVMGuest.kernelFile)",
-            "-initrd", "\(files)/\(MicroVMGuest.sessionInitrdFile)",
+            "-initrd", "/proc/self/fd/\(MonitorDescriptor.initramfs)",
             "-append", "console=ttyS0 quiet panic=-1 cryptomgr.notests=1 pci=off" + (Self.hostTSCKilohertz.map { " tsc_early_khz=\($0) tsc=reliable" } ?? ""),
             // The agent's port (and a snapshotted VM's control port) on the sandbox's loopback; nothing else of
             // the guest is reachable.

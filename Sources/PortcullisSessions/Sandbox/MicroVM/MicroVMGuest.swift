@@ -3,14 +3,13 @@ import Glibc
 import PortcullisCore
 
 /// The guest every session boots (kernel, initramfs, Python root), as `scripts/build-microvm-guest.sh` built it,
-/// and the per-session boot directory made from it: the same files linked, plus an initramfs with the session's
-/// settings appended.
+/// the boot directory of a VM made from it (the same files linked) and a VM's initramfs (the guest's with the
+/// session's settings appended).
 struct MicroVMGuest: Sendable {
     static let kernelFile = "vmlinux"
     static let usrFile = "usr.sqfs"
     static let codeFile = "code.sqfs"
     static let dependenciesFile = "deps.sqfs"
-    static let sessionInitrdFile = "initrd"
     /// The names `build-microvm-guest.sh` gives its files.
     static let built = (kernel: "vmlinux", initrd: "initrd.cpio", usr: "python.sqfs")
 
@@ -68,7 +67,7 @@ struct MicroVMGuest: Sendable {
         return destination
     }
 
-    /// Makes `parent` (and the directory above it) passable but not listable (0711) for ``bootDirectory(in:session:disks:)``;
+    /// Makes `parent` (and the directory above it) passable but not listable (0711) for ``bootDirectory(in:disks:)``;
     /// once, when the driver starts.
     static func prepareBootParent(_ parent: String) throws(SandboxError) {
         do {
@@ -82,11 +81,11 @@ struct MicroVMGuest: Sendable {
         }
     }
 
-    /// A directory of the files QEMU boots one session from, in a parent made by ``prepareBootParent(_:)``. QEMU's
-    /// sandbox user must be able to reach them, so the directories on the way can be passed but not listed and the
-    /// boot directory has a random name of 130 bits, known only to the gateway (the session's settings are in its
-    /// initramfs).
-    func bootDirectory(in parent: String, session: GuestSession, disks: GuestDisks) throws(SandboxError) -> String {
+    /// A directory of the files QEMU boots from (the kernel and the disks), in a parent made by
+    /// ``prepareBootParent(_:)``. QEMU's sandbox user must be able to reach them, so the directories on the way can be
+    /// passed but not listed and the boot directory has a random name of 130 bits, known only to the gateway. The
+    /// session's settings are not here: they are in its initramfs (``initramfs(for:)``), a memory file.
+    func bootDirectory(in parent: String, disks: GuestDisks) throws(SandboxError) -> String {
         let directory = "\(parent)/\(SecureRandom.base32(26))"
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o711])
@@ -100,11 +99,12 @@ struct MicroVMGuest: Sendable {
             try? FileManager.default.removeItem(atPath: directory)
             throw SandboxError(.startFailed, "cannot link \(source) into \(directory): \(String(cString: strerror(errno)))")
         }
-        let bytes = initrd + session.archive()
-        guard FileManager.default.createFile(atPath: "\(directory)/\(Self.sessionInitrdFile)", contents: Data(bytes), attributes: [.posixPermissions: 0o644]) else {
-            try? FileManager.default.removeItem(atPath: directory)
-            throw SandboxError(.startFailed, "cannot write the session's initramfs in \(directory)")
-        }
         return directory
+    }
+
+    /// The guest's initramfs followed by the session's settings, as a sealed memory file QEMU is handed as a
+    /// descriptor: the agent's environment never touches a disk and no other user can open it.
+    func initramfs(for session: GuestSession) throws(SandboxError) -> Int32 {
+        try MemoryFile.sealed("portcullis-guest-initramfs", contents: initrd + session.archive())
     }
 }
