@@ -222,15 +222,30 @@ public struct Gateway: Sendable {
         await issuers.hydrate()
     }
 
-    private static func makeDriver(_ sandbox: SandboxConfiguration, dataDirectory: String, logger: Logger) throws(SandboxError) -> any SandboxDriver {
-        switch sandbox.driver {
+    /// The gateway's driver and those `sandbox.agentDrivers` names beside it.
+    private static func makeDrivers(_ sandbox: SandboxConfiguration, dataDirectory: String, logger: Logger) throws(SandboxError) -> SandboxDrivers {
+        let standard = try makeDriver(sandbox.driver, sandbox, dataDirectory: dataDirectory, logger: logger)
+        var others: [String: any SandboxDriver] = [:]
+        for chosen in Set(sandbox.agentDrivers.values) where chosen != sandbox.driver {
+            others[chosen.rawValue] = try makeDriver(chosen, sandbox, dataDirectory: dataDirectory, logger: logger)
+        }
+        return SandboxDrivers(standard: standard, others: others)
+    }
+
+    private static func makeDriver(
+        _ driver: SandboxConfiguration.Driver, _ sandbox: SandboxConfiguration, dataDirectory: String, logger: Logger
+    ) throws(SandboxError) -> any SandboxDriver {
+        // One cgroup tree per data directory and driver: gateways sharing a host, and the drivers of one gateway,
+        // never touch each other's sessions.
+        let instance = String(Hex.encode(SHA256.hash(data: Array(dataDirectory.utf8))).prefix(12))
+        switch driver {
         case .process:
             guard sandbox.allowProcessDriver else {
                 throw SandboxError(.unavailable, "sandbox.driver: process runs agents without isolation and needs sandbox.allowProcessDriver: true")
             }
             return try ProcessDriver(stateDirectory: dataDirectory + "/processes", setpriv: sandbox.setprivPath, logger: logger)
         case .bubblewrap, .none:
-            return try bubblewrapDriver(sandbox, dataDirectory: dataDirectory, stateDirectory: dataDirectory + "/sandboxes", logger: logger)
+            return try bubblewrapDriver(sandbox, stateDirectory: dataDirectory + "/sandboxes", instance: instance, logger: logger)
         case .microvm:
             let microvm = sandbox.microvm
             return try MicroVMDriver(
@@ -245,14 +260,14 @@ public struct Gateway: Sendable {
                         : nil
                 ),
                 // QEMU runs confined like any agent: its own uid, namespaces, seccomp and the session's cgroup.
-                confinement: try bubblewrapDriver(sandbox, dataDirectory: dataDirectory, stateDirectory: dataDirectory + "/microvm/monitors", logger: logger),
+                confinement: try bubblewrapDriver(sandbox, stateDirectory: dataDirectory + "/microvm/monitors", instance: instance + "-vm", logger: logger),
                 logger: logger
             )
         }
     }
 
     private static func bubblewrapDriver(
-        _ sandbox: SandboxConfiguration, dataDirectory: String, stateDirectory: String, logger: Logger
+        _ sandbox: SandboxConfiguration, stateDirectory: String, instance: String, logger: Logger
     ) throws(SandboxError) -> BubblewrapDriver {
         try BubblewrapDriver(
             configuration: BubblewrapDriver.Configuration(
@@ -260,8 +275,7 @@ public struct Gateway: Sendable {
                 setpriv: sandbox.setprivPath,
                 uids: sandbox.uidRange,
                 stateDirectory: stateDirectory,
-                // One cgroup tree per data directory: gateways sharing a host never touch each other's sessions.
-                instance: String(Hex.encode(SHA256.hash(data: Array(dataDirectory.utf8))).prefix(12))
+                instance: instance
             ),
             logger: logger
         )
@@ -284,9 +298,9 @@ public struct Gateway: Sendable {
         let dataDirectory = URL(fileURLWithPath: configuration.store.dataDirectory).standardizedFileURL.path
         do {
             try artifacts.makeReachable()
-            let driver = try makeDriver(sandbox, dataDirectory: dataDirectory, logger: logger)
+            let drivers = try makeDrivers(sandbox, dataDirectory: dataDirectory, logger: logger)
             let sandboxes = SandboxSessions(
-                driver: driver,
+                drivers: drivers,
                 quotas: SandboxSessions.Quotas(
                     maxSessions: sandbox.maxSessions,
                     maxSessionsPerPrincipal: sandbox.maxSessionsPerPrincipal,

@@ -15,6 +15,8 @@ public struct SandboxedAgent: Sendable {
     public var lifecycle: LifecycleConfiguration
     /// Where the sandbox may connect through its egress proxy; none (no proxy) when empty.
     public var egress: [EgressRule]
+    /// The configured driver that runs its sessions (`microvm`); `nil`: the gateway's own.
+    public var driver: String?
 
     public init(
         runtimeId: String,
@@ -25,7 +27,8 @@ public struct SandboxedAgent: Sendable {
         limits: SandboxLimits,
         port: Int,
         lifecycle: LifecycleConfiguration,
-        egress: [EgressRule] = []
+        egress: [EgressRule] = [],
+        driver: String? = nil
     ) {
         self.runtimeId = runtimeId
         self.version = version
@@ -36,6 +39,7 @@ public struct SandboxedAgent: Sendable {
         self.port = port
         self.lifecycle = lifecycle
         self.egress = egress
+        self.driver = driver
     }
 }
 
@@ -102,6 +106,8 @@ public final class SandboxSessions: Sendable {
         var lastPing: Date
         var inFlight: Int
         var lifecycle: LifecycleConfiguration
+        /// The driver running the session's sandbox (its name goes on the session's records).
+        var driver: any SandboxDriver
         var memory: MemoryMeter
         var peakMemoryBytes = 0
         var invocations = 0
@@ -113,9 +119,9 @@ public final class SandboxSessions: Sendable {
         }
 
         /// The metering record, with `cpuSeconds` as the sandbox reports it now (or finally).
-        func record(key: Key, sandbox: any Sandbox, driver: String, cpuSeconds: Double, at date: Date, ended: EndReason?) -> SessionRecord {
+        func record(key: Key, sandbox: any Sandbox, cpuSeconds: Double, at date: Date, ended: EndReason?) -> SessionRecord {
             SessionRecord(
-                sandboxId: sandbox.id, runtimeId: key.runtimeId, sessionId: key.sessionId, version: version, ownerId: ownerId, driver: driver,
+                sandboxId: sandbox.id, runtimeId: key.runtimeId, sessionId: key.sessionId, version: version, ownerId: ownerId, driver: driver.name,
                 startedAt: createdAt, endedAt: ended == nil ? nil : date, endReason: ended?.rawValue, updatedAt: date,
                 usage: SessionUsage(
                     cpuSeconds: cpuSeconds,
@@ -159,7 +165,7 @@ public final class SandboxSessions: Sendable {
     static let checkpointInterval: TimeInterval = 30
 
     private let entries = Mutex<[Key: Entry]>([:])
-    let driver: any SandboxDriver
+    let drivers: SandboxDrivers
     private let quotas: Quotas
     private let clock: any WallClock
     private let logger: Logger
@@ -173,18 +179,18 @@ public final class SandboxSessions: Sendable {
     ///   - warmPoolSize: ready sandboxes kept per agent version once it is used (``SandboxPool``).
     ///   - endpoint: answers the gateway endpoint inside each sandbox (``SandboxEndpointAddress``).
     public init(
-        driver: any SandboxDriver, quotas: Quotas, warmPoolSize: Int = 0, recorder: (any SessionRecorder)? = nil,
+        drivers: SandboxDrivers, quotas: Quotas, warmPoolSize: Int = 0, recorder: (any SessionRecorder)? = nil,
         metrics: GatewayMetrics = GatewayMetrics(), endpoint: SandboxEndpointHandler? = nil, clock: any WallClock = SystemWallClock(),
         logger: Logger
     ) {
-        self.driver = driver
+        self.drivers = drivers
         self.metrics = metrics
         self.quotas = quotas
         self.clock = clock
         self.logger = logger
         self.records = recorder.map(RecordQueue.init)
         self.lastCheckpoint = Mutex(clock.now())
-        let starter = SandboxStarter(driver: driver, startTimeoutSeconds: quotas.startTimeoutSeconds, endpoint: endpoint, logger: logger)
+        let starter = SandboxStarter(drivers: drivers, startTimeoutSeconds: quotas.startTimeoutSeconds, endpoint: endpoint, logger: logger)
         self.starter = starter
         self.pool = SandboxPool(size: warmPoolSize, clock: clock) { agent in try? await starter.start(agent, sessionId: nil).get() }
     }
@@ -192,11 +198,12 @@ public final class SandboxSessions: Sendable {
     /// Ready sandboxes waiting in the warm pools.
     public var pooledCount: Int { pool.readyCount }
 
-    public var driverName: String { driver.name }
+    /// The name of the gateway's own driver (agents given another say so in their sessions' records).
+    public var driverName: String { drivers.standard.name }
 
     /// Removes what an earlier run left behind. Call once before serving.
     public func prepare() async {
-        await driver.removeLeftovers()
+        for driver in drivers.all { await driver.removeLeftovers() }
     }
 
     public var count: Int { entries.withLock { $0.count } }
@@ -247,7 +254,8 @@ public final class SandboxSessions: Sendable {
             let gate = StartGate()
             entries[key] = Entry(
                 ownerId: principalId, version: agent.version, port: agent.port, phase: .starting(gate), createdAt: now,
-                lastActivity: now, lastPing: now, inFlight: 1, lifecycle: agent.lifecycle, memory: MemoryMeter(startedAt: now)
+                lastActivity: now, lastPing: now, inFlight: 1, lifecycle: agent.lifecycle, driver: drivers.driver(for: agent),
+                memory: MemoryMeter(startedAt: now)
             )
             return .start(gate, ended: ended)
         }
@@ -266,6 +274,7 @@ public final class SandboxSessions: Sendable {
             var result: Result<any Sandbox, AgentCoreError>
             let startedAt = ContinuousClock.now
             var acquisition = SessionAcquisition.cold
+            let driver = drivers.driver(for: agent)
             if let pooled = pool.take(agent) {
                 result = .success(pooled)
                 acquisition = .pooled
@@ -286,11 +295,11 @@ public final class SandboxSessions: Sendable {
             if case .success(let sandbox) = result {
                 let entry = running.entry ?? Entry(
                     ownerId: principalId, version: agent.version, port: agent.port, phase: .running(sandbox), createdAt: now,
-                    lastActivity: now, lastPing: now, inFlight: 0, lifecycle: agent.lifecycle, memory: MemoryMeter(startedAt: now)
+                    lastActivity: now, lastPing: now, inFlight: 0, lifecycle: agent.lifecycle, driver: driver, memory: MemoryMeter(startedAt: now)
                 )
                 // Every sandbox that started is recorded as started, so its end (and the active-sessions gauge)
                 // always has a start to pair with.
-                records?.started(entry.record(key: key, sandbox: sandbox, driver: driver.name, cpuSeconds: 0, at: clock.now(), ended: nil))
+                records?.started(entry.record(key: key, sandbox: sandbox, cpuSeconds: 0, at: clock.now(), ended: nil))
                 if !running.kept {
                     // The session was ended (runtime deleted, gateway stopping) while its sandbox started.
                     await end(entry, sandbox, key: key, reason: .shutdown)
@@ -344,7 +353,7 @@ public final class SandboxSessions: Sendable {
     public func shutdown() async {
         await pool.drain(runtimeId: nil)
         await endAll(reason: .shutdown) { _ in true }
-        await driver.shutdown()
+        for driver in drivers.all { await driver.shutdown() }
         await records?.close()
     }
 
@@ -355,7 +364,7 @@ public final class SandboxSessions: Sendable {
         return snapshot.compactMap { key, entry -> ActiveSession? in
             guard let sandbox = entry.sandbox else { return nil }
             let usage = sandbox.usage()
-            var record = entry.record(key: key, sandbox: sandbox, driver: driver.name, cpuSeconds: usage.cpuSeconds, at: now, ended: nil)
+            var record = entry.record(key: key, sandbox: sandbox, cpuSeconds: usage.cpuSeconds, at: now, ended: nil)
             record.usage.peakMemoryBytes = max(record.usage.peakMemoryBytes, usage.peakMemoryBytes)
             return ActiveSession(record: record, lastActivity: entry.lastActivity, inFlight: entry.inFlight)
         }
@@ -436,7 +445,7 @@ public final class SandboxSessions: Sendable {
     /// Destroys a session's sandbox (its entry already removed) and writes its final record.
     private func end(_ entry: Entry, _ sandbox: any Sandbox, key: Key, reason: EndReason) async {
         let usage = await sandbox.destroy()
-        var record = entry.record(key: key, sandbox: sandbox, driver: driver.name, cpuSeconds: usage.cpuSeconds, at: clock.now(), ended: reason)
+        var record = entry.record(key: key, sandbox: sandbox, cpuSeconds: usage.cpuSeconds, at: clock.now(), ended: reason)
         record.usage.peakMemoryBytes = max(record.usage.peakMemoryBytes, usage.peakMemoryBytes)
         await records?.ended(record)
         logger.info(

@@ -5,7 +5,7 @@ import PortcullisCore
 /// Starts a sandbox for an agent and waits until the agent answers on its port; a sandbox that exits or stays
 /// silent is destroyed and the failure logged with the agent's last output.
 struct SandboxStarter: Sendable {
-    let driver: any SandboxDriver
+    let drivers: SandboxDrivers
     let startTimeoutSeconds: Double
     /// Answers the gateway endpoint inside each sandbox (``SandboxEndpoint``); none when `nil`.
     let endpoint: SandboxEndpointHandler?
@@ -25,7 +25,7 @@ struct SandboxStarter: Sendable {
         let started = ContinuousClock.now
         var sandbox: any Sandbox
         do {
-            sandbox = try await driver.start(specification)
+            sandbox = try await drivers.driver(for: agent).start(specification)
         } catch {
             logger.error("sandbox did not start", metadata: ["agent_runtime": "\(agent.runtimeId)", "session_id": "\(sessionId ?? "(pool)")", "error": "\(error)"])
             return .failure(AgentCoreError(.runtimeClientError, "The agent runtime could not start a session"))

@@ -145,6 +145,23 @@ struct ConfigurationTests {
         #expect(agent.tags == ["team": "support"])
     }
 
+    @Test("sandbox: a default driver, other drivers for named agents, and the microVM snapshot settings")
+    func sandboxDrivers() throws {
+        let configuration = try ConfigurationFile.parse(
+            """
+            sandbox:
+              driver: bubblewrap
+              agentDrivers: {untrusted: microvm, trusted: bubblewrap}
+              microvm: {vcpus: 1, acceleration: tcg, snapshots: false, maxSnapshots: 3}
+            """
+        )
+        #expect(configuration.sandbox.driver == .bubblewrap)
+        #expect(configuration.sandbox.agentDrivers == ["untrusted": .microvm, "trusted": .bubblewrap])
+        #expect(configuration.sandbox.microvm == MicroVMConfiguration(vcpus: 1, acceleration: .tcg, snapshots: false, maxSnapshots: 3))
+        let defaults = try ConfigurationFile.parse("sandbox: {driver: microvm}").sandbox.microvm
+        #expect(defaults.snapshots && defaults.maxSnapshots == 8, "VMs are restored from snapshots unless told otherwise")
+    }
+
     @Test("an empty file means defaults; mistakes are reported with the key at fault")
     func errors() throws {
         let defaults = try ConfigurationFile.parse("")
@@ -158,6 +175,10 @@ struct ConfigurationTests {
             ("agents:\n  - name: a\n", "endpoint"),
             ("agents:\n  - name: a\n    image: oci:relative/layout\n", "agents[a].image"),
             ("sandbox:\n  driver: process\n", "WITHOUT ANY ISOLATION"),
+            ("sandbox:\n  agentDrivers: {untrusted: process}\n", "sandbox.agentDrivers.untrusted must be bubblewrap or microvm"),
+            ("sandbox:\n  agentDrivers: {\"not a name\": microvm}\n", "is not an agent runtime name"),
+            ("sandbox:\n  driver: none\n  agentDrivers: {untrusted: microvm}\n", "needs sandbox.driver bubblewrap or microvm"),
+            ("sandbox:\n  microvm: {maxSnapshots: 0}\n", "sandbox.microvm.maxSnapshots must be between 1 and 256"),
             ("agents:\n  - name: a\n    code: {path: /srv/a, entryPoint: [main.py]}\n    egress: [api.example.com]\n", "agents[a].egress"),
             ("agents:\n  - name: a\n    image: oci:/srv/a\n    endpoint: http://x\n", "exactly one of endpoint"),
             ("agents:\n  - name: a\n    endpoint: http://x\n    requestHeaderAllowlist: [Host]\n", "reserved"),

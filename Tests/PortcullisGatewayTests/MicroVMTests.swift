@@ -104,7 +104,7 @@ struct MicroVMTests {
             for source in ["urandom", "getrandom"] {
                 #expect((randomA[source] as? String)?.count == 32 && randomA[source] as? String != randomB[source] as? String, "\(randomA) \(randomB)")
             }
-            let driver = try #require(gateway.gateway.sessions.sandboxes?.driver as? MicroVMDriver)
+            let driver = try #require(gateway.gateway.sessions.sandboxes?.drivers.standard as? MicroVMDriver)
             let snapshots = try #require(driver.snapshots?.kept())
             try #require(snapshots.count == 1)
             #expect(pcs_memory_file_is_sealed(snapshots[0].memory) == 1 && pcs_memory_file_is_sealed(snapshots[0].state) == 1)
@@ -159,6 +159,48 @@ struct MicroVMTests {
             let ended = try #require(try await gateway.gateway.store.latestSession(runtimeId: live.record.runtimeId, sessionId: a))
             #expect(ended.endReason == "stopped" && ended.usage.invocations >= 12, "\(ended)")
             #expect(try await SandboxTests.probe(gateway, arn, session: a, ["action": "read", "path": "/tmp/secret.txt"]).json["error"] as? String == "ENOENT")
+        }
+    }
+
+    @Test("one gateway runs an agent in bubblewrap sandboxes and another in VMs (sandbox.agentDrivers), each driver in its own cgroup tree")
+    func driverPerAgent() async throws {
+        try await TestGateway.run(configure: { configuration in
+            SandboxTests.declareProbe(in: &configuration)
+            var inVMs = configuration.agents[0]
+            inVMs.name = "probe_vm"
+            configuration.agents.append(inVMs)
+            configuration.sandbox.agentDrivers = ["probe_vm": .microvm]
+            configuration.sandbox.cpus = 0.5
+            configuration.sandbox.startTimeoutSeconds = 90
+            configuration.sandbox.microvm = MicroVMConfiguration(guestDirectory: microVMGuest, vcpus: 1)
+        }) { gateway in
+            let sandboxes = try #require(gateway.gateway.sessions.sandboxes)
+            #expect(sandboxes.driverName == "bubblewrap")
+            var records: [String: SessionRecord] = [:]
+            for name in ["probe", "probe_vm"] {
+                let arn = try #require(try await gateway.gateway.runtimeARN(named: name))
+                let session = SandboxTests.session(name == "probe" ? "b" : "v")
+                let echo = try await SandboxTests.probe(gateway, arn, session: session, ["action": "echo"])
+                #expect(echo.status == 200 && echo.json["session"] as? String == session, "\(echo.json)")
+                records[name] = try #require(sandboxes.activeSessions().first { $0.record.sessionId == session }?.record)
+                // Each its own kind of sandbox: a uid of its own, or the guest's unprivileged user.
+                let uid = try #require(echo.json["uid"] as? Int)
+                #expect(name == "probe" ? (200_000...265_535).contains(uid) : uid == 1000, "\(name): uid \(uid)")
+            }
+            let bubblewrap = try #require(records["probe"])
+            let vm = try #require(records["probe_vm"])
+            #expect(bubblewrap.driver == "bubblewrap" && vm.driver.hasPrefix("microvm-"), "\(bubblewrap.driver) \(vm.driver)")
+            #expect(Self.monitorProcesses(of: vm.sandboxId).count == 1 && Self.monitorProcesses(of: bubblewrap.sandboxId).isEmpty)
+            // The drivers' cgroup trees are apart: ending one driver's sessions can never touch the other's.
+            let treeOf = { (id: String) in Set(SandboxTests.cgroupDirectories(named: id).map { ($0 as NSString).deletingLastPathComponent }) }
+            let bubblewrapTrees = treeOf(bubblewrap.sandboxId)
+            let vmTrees = treeOf(vm.sandboxId)
+            #expect(!bubblewrapTrees.isEmpty && !vmTrees.isEmpty && bubblewrapTrees.isDisjoint(with: vmTrees), "\(bubblewrapTrees) \(vmTrees)")
+            #expect(vmTrees.allSatisfy { $0.hasSuffix("-vm") }, "\(vmTrees)")
+            try await sandboxes.stop(runtimeId: vm.runtimeId, sessionId: vm.sessionId, principalId: nil)
+            #expect(Self.monitorProcesses(of: vm.sandboxId).isEmpty && SandboxTests.cgroupDirectories(named: vm.sandboxId).isEmpty)
+            let again = try await SandboxTests.probe(gateway, try #require(try await gateway.gateway.runtimeARN(named: "probe")), session: bubblewrap.sessionId, ["action": "echo"])
+            #expect(again.status == 200 && again.json["pid"] != nil, "the bubblewrap session is untouched")
         }
     }
 

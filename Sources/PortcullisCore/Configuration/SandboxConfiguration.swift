@@ -14,6 +14,8 @@ public struct SandboxConfiguration: Sendable, Equatable, Decodable {
     }
 
     public var driver: Driver
+    /// Agent runtimes (by name) whose sessions another driver runs than ``driver``: `bubblewrap` or `microvm`.
+    public var agentDrivers: [String: Driver]
     public var bubblewrapPath: String
     public var setprivPath: String
     /// The uids sessions run as (`FIRST-LAST`); none of them may belong to a real account.
@@ -37,6 +39,7 @@ public struct SandboxConfiguration: Sendable, Equatable, Decodable {
 
     public init(
         driver: Driver = .bubblewrap,
+        agentDrivers: [String: Driver] = [:],
         bubblewrapPath: String = "/usr/bin/bwrap",
         setprivPath: String = "/usr/bin/setpriv",
         uidRange: ClosedRange<UInt32> = 200_000...265_535,
@@ -52,6 +55,7 @@ public struct SandboxConfiguration: Sendable, Equatable, Decodable {
         microvm: MicroVMConfiguration = MicroVMConfiguration()
     ) {
         self.driver = driver
+        self.agentDrivers = agentDrivers
         self.bubblewrapPath = bubblewrapPath
         self.setprivPath = setprivPath
         self.uidRange = uidRange
@@ -68,7 +72,7 @@ public struct SandboxConfiguration: Sendable, Equatable, Decodable {
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case driver, bubblewrapPath, setprivPath, uidRange, memoryMiB, cpus, maxProcesses, writableMiB, maxSessions,
+        case driver, agentDrivers, bubblewrapPath, setprivPath, uidRange, memoryMiB, cpus, maxProcesses, writableMiB, maxSessions,
             maxSessionsPerPrincipal, startTimeoutSeconds, warmPoolSize, allowProcessDriver, microvm
     }
 
@@ -77,6 +81,18 @@ public struct SandboxConfiguration: Sendable, Equatable, Decodable {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         let defaults = SandboxConfiguration()
         self.driver = try container.value(.driver, default: defaults.driver)
+        self.agentDrivers = try container.value(.agentDrivers, default: [:])
+        for (name, chosen) in agentDrivers {
+            guard AgentRuntimeIdentifier.isValidName(name[...]) else {
+                throw ConfigurationError("sandbox.agentDrivers: '\(name)' is not an agent runtime name ([a-zA-Z][a-zA-Z0-9_]{0,47})")
+            }
+            guard chosen == .bubblewrap || chosen == .microvm else {
+                throw ConfigurationError("sandbox.agentDrivers.\(name) must be bubblewrap or microvm (\(chosen.rawValue) is only for the whole gateway)")
+            }
+            guard driver == .bubblewrap || driver == .microvm else {
+                throw ConfigurationError("sandbox.agentDrivers needs sandbox.driver bubblewrap or microvm, not \(driver.rawValue)")
+            }
+        }
         self.bubblewrapPath = try container.value(.bubblewrapPath, default: defaults.bubblewrapPath)
         self.setprivPath = try container.value(.setprivPath, default: defaults.setprivPath)
         if let range = try container.decodeIfPresent(String.self, forKey: .uidRange) {

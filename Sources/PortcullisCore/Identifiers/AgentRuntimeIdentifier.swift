@@ -17,6 +17,11 @@ public enum AgentRuntimeIdentifier {
         return suffix.utf8.count == 10 && suffix.utf8.allSatisfy { isLetter($0) || isDigit($0) }
     }
 
+    /// The runtime name a runtime id was made from (the part before its last dash).
+    public static func name(ofRuntimeId id: String) -> Substring {
+        id.lastIndex(of: "-").map { id[..<$0] } ?? id[...]
+    }
+
     /// A fresh runtime id for `name`.
     public static func makeRuntimeId(name: String) -> String {
         "\(name)-\(SecureRandom.alphanumeric(10))"

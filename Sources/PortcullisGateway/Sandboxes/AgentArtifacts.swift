@@ -226,7 +226,8 @@ struct AgentArtifacts: Sendable {
             limits: limits,
             port: configuration.protocolConfiguration.agentPort,
             lifecycle: configuration.lifecycle,
-            egress: egress
+            egress: egress,
+            driver: sandbox.agentDrivers[String(AgentRuntimeIdentifier.name(ofRuntimeId: runtimeId))].map(\.rawValue)
         )
     }
 

@@ -68,6 +68,28 @@ def act(body, headers):
         return attempt(lambda: sorted(os.listdir(body["path"])))
     if action == "pids":
         return {"ok": sorted(int(entry) for entry in os.listdir("/proc") if entry.isdigit())}
+    if action == "processes":
+        def commands():
+            names = []
+            for entry in os.listdir("/proc"):
+                if entry.isdigit():
+                    try:
+                        names.append(open(f"/proc/{entry}/comm").read().strip())
+                    except OSError:
+                        pass
+            return sorted(names)
+        return attempt(commands)
+    if action == "loopback":
+        # This sandbox's own agent port, as any process in it would call it: whose agent answers there.
+        def call():
+            import urllib.request
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{body['port']}/invocations", data=b'{"action": "echo"}', method="POST",
+                headers={"Content-Type": "application/json"},
+            )
+            with urllib.request.urlopen(request, timeout=5) as response:
+                return json.loads(response.read())["hostname"]
+        return attempt(call)
     if action == "interfaces":
         lines = open("/proc/net/dev").read().splitlines()[2:]
         return {"ok": sorted(line.split(":")[0].strip() for line in lines)}

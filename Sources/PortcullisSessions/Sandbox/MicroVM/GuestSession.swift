@@ -14,6 +14,8 @@ struct GuestSession {
     var environment: [String: String]
     var workingDirectory: String
     var command: [String]
+    /// The agent user's processes at most (`RLIMIT_NPROC`, counted over every process of uid 1000).
+    var maxProcesses: Int
 
     /// The archive to append to the guest's initramfs.
     func archive() -> [UInt8] {
@@ -34,12 +36,13 @@ struct GuestSession {
         return lines.joined(separator: "\n") + "\n"
     }
 
-    /// Exports the environment, enters the working directory and runs the command as the unprivileged `agent`
-    /// user (uid 1000), without a way back to root (`no_new_privs`). The command goes inside `su`'s `-c` script, so
+    /// Exports the environment, enters the working directory, limits the processes and runs the command as the
+    /// unprivileged `agent` user (uid 1000), without a way back to root (`no_new_privs`). The command goes inside `su`'s `-c` script, so
     /// none of its words (`python -m app`) can be taken for an option of `su`.
     var runScript: String {
         var lines = environment.sorted { $0.key < $1.key }.map { "export \($0.key)=\(Self.quoted($0.value))" }
         lines.append("cd \(Self.quoted(workingDirectory)) || exit 1")
+        lines.append("ulimit -u \(maxProcesses) || exit 1")
         let invocation = "exec " + command.map(Self.quoted).joined(separator: " ")
         lines.append("exec setpriv --nnp su -p -s /bin/sh agent -c \(Self.quoted(invocation))")
         return lines.joined(separator: "\n") + "\n"

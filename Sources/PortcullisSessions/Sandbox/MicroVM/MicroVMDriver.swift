@@ -172,7 +172,8 @@ public final class MicroVMDriver: SandboxDriver {
             controlPort: controlPort,
             environment: environment,
             workingDirectory: specification.filesystem.workingDirectory,
-            command: specification.command
+            command: specification.command,
+            maxProcesses: specification.limits.maxProcesses
         )
     }
 
