@@ -47,7 +47,7 @@ root=$work/initrd
 mkdir -p "$root"/{bin,dev,proc,sys,tmp,etc,app,home,run,mnt,usr,opt/agent-deps,lib/modules}
 ln -s usr/lib64 "$root/lib64"
 cp /bin/busybox "$root/bin/busybox"
-for applet in sh mount umount insmod ip hostname cat mkdir ln poweroff setpriv sleep nc chmod chown mknod echo; do
+for applet in sh mount umount insmod ip hostname cat mkdir ln poweroff setpriv su sleep nc chmod chown mknod echo; do
   ln -s busybox "$root/bin/$applet"
 done
 module_order=(drivers/virtio/virtio_ring drivers/virtio/virtio drivers/virtio/virtio_mmio net/core/failover drivers/net/net_failover
@@ -89,6 +89,12 @@ for library in $( (ldd "$python"; find /usr/lib/python3.11/lib-dynload -name '*.
 done
 cp -pL /lib64/ld-linux-x86-64.so.2 "$usr/lib64/ld-linux-x86-64.so.2"
 [ -f /etc/ssl/certs/ca-certificates.crt ] && cp -pL /etc/ssl/certs/ca-certificates.crt "$usr/share/portcullis/ca-certificates.crt"
+# Every interpreter in a restored VM reseeds its own generators when told (scripts/microvm-guest-python-restore).
+restore=$usr/local/lib/python3.11/dist-packages
+mkdir -p "$restore"
+cp scripts/microvm-guest-python-restore "$restore/portcullis_restore.py"
+echo "import portcullis_restore" > "$restore/portcullis_restore.pth"
+touch -d @0 "$restore/portcullis_restore.py" "$restore/portcullis_restore.pth"
 # Directories and links made here get a fixed time; the files keep the packages' (the bytecode caches check them).
 find "$usr" \( -type d -o -type l \) -exec touch -h -d @0 {} +
 mksquashfs "$usr" "$work/python.sqfs" -noappend -all-root -no-xattrs -mkfs-time 0 -comp lz4 -quiet -no-progress >/dev/null

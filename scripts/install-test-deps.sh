@@ -35,7 +35,7 @@ fi
 
 # The microVM guest the microvm driver's tests boot, rebuilt when its recipe changes.
 guest=.microvm-guest
-wanted=$(cat scripts/build-microvm-guest.sh scripts/microvm-guest-init scripts/microvm-guest-reseed | sha256sum | cut -d' ' -f1)
+wanted=$(cat scripts/build-microvm-guest.sh scripts/microvm-guest-init scripts/microvm-guest-reseed scripts/microvm-guest-python-restore | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$guest/.recipe.sha256" 2>/dev/null)" != "$wanted" ]; then
   echo "building the microVM guest into $guest"
   ./scripts/build-microvm-guest.sh "$guest"

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -114,6 +115,11 @@ int pcs_spawn(const char *path, char *const argv[], char *const envp[], const in
     for (int i = 0; i < fd_count && result == 0; i++) {
         result = posix_spawn_file_actions_adddup2(&actions, parent_fds[i], highest + 1 + i);
     }
+    // Nothing below the highest child number stays by accident (a descriptor without close-on-exec): every one is
+    // closed before the listed ones are put in place. Closing a number that is not open is not an error here.
+    for (int fd = 3; fd <= highest && result == 0; fd++) {
+        result = posix_spawn_file_actions_addclose(&actions, fd);
+    }
     for (int i = 0; i < fd_count && result == 0; i++) {
         result = posix_spawn_file_actions_adddup2(&actions, highest + 1 + i, child_fds[i]);
     }
@@ -186,4 +192,13 @@ int64_t pcs_send_with_descriptor(int socket, const void *bytes, int64_t length, 
         sent = sendmsg(socket, &message, MSG_NOSIGNAL);
     } while (sent < 0 && errno == EINTR);
     return sent < 0 ? -errno : (int64_t)sent;
+}
+
+int pcs_raise_descriptor_limit(void) {
+    struct rlimit limit;
+    if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return -errno;
+    rlim_t wanted = limit.rlim_max == RLIM_INFINITY || limit.rlim_max > 1048576 ? 1048576 : limit.rlim_max;
+    if (limit.rlim_cur >= wanted) return 0;
+    limit.rlim_cur = wanted;
+    return setrlimit(RLIMIT_NOFILE, &limit) == 0 ? 0 : -errno;
 }

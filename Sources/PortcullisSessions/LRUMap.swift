@@ -3,7 +3,8 @@
 struct LRUMap<Key: Hashable, Value> {
     private struct Slot {
         var key: Key
-        var value: Value
+        /// `nil` in a free slot: what was removed is released at once, not when the slot is reused.
+        var value: Value?
         var newer: Int?
         var older: Int?
     }
@@ -20,12 +21,12 @@ struct LRUMap<Key: Hashable, Value> {
     mutating func touch(_ key: Key) -> Value? {
         guard let slot = index[key] else { return nil }
         moveToFront(slot)
-        return slots[slot].value
+        return slots[slot].value!
     }
 
     /// The value for `key` without changing the use order.
     func peek(_ key: Key) -> Value? {
-        index[key].map { slots[$0].value }
+        index[key].map { slots[$0].value! }
     }
 
     /// Sets the value for `key` and marks it most recently used.
@@ -51,7 +52,7 @@ struct LRUMap<Key: Hashable, Value> {
     @discardableResult
     mutating func update(_ key: Key, _ change: (inout Value) -> Void) -> Bool {
         guard let slot = index[key] else { return false }
-        change(&slots[slot].value)
+        change(&slots[slot].value!)
         return true
     }
 
@@ -60,12 +61,13 @@ struct LRUMap<Key: Hashable, Value> {
         guard let slot = index.removeValue(forKey: key) else { return nil }
         unlink(slot)
         freeSlots.append(slot)
-        return slots[slot].value
+        defer { slots[slot].value = nil }
+        return slots[slot].value!
     }
 
     /// The least recently used entry, without removing it.
     var leastRecentlyUsed: (key: Key, value: Value)? {
-        oldest.map { (slots[$0].key, slots[$0].value) }
+        oldest.map { (slots[$0].key, slots[$0].value!) }
     }
 
     /// Every entry, least recently used first.
@@ -74,7 +76,7 @@ struct LRUMap<Key: Hashable, Value> {
         result.reserveCapacity(count)
         var cursor = oldest
         while let slot = cursor {
-            result.append((slots[slot].key, slots[slot].value))
+            result.append((slots[slot].key, slots[slot].value!))
             cursor = slots[slot].newer
         }
         return result

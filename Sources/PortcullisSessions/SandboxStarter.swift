@@ -13,7 +13,7 @@ struct SandboxStarter: Sendable {
 
     /// - Parameter sessionId: the session the sandbox is for, put in its environment; `nil` for a pooled sandbox.
     func start(_ agent: SandboxedAgent, sessionId: String?) async -> Result<any Sandbox, AgentCoreError> {
-        let specification = SandboxSpecification(
+        var specification = SandboxSpecification(
             id: SecureRandom.base32(16),
             command: agent.command,
             environment: agent.environment,
@@ -22,6 +22,7 @@ struct SandboxStarter: Sendable {
             limits: agent.limits,
             agentPort: agent.port
         )
+        specification.withServices = { sandbox in try await self.withServices(sandbox, agent) }
         let started = ContinuousClock.now
         var sandbox: any Sandbox
         do {

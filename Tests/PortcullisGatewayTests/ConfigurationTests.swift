@@ -160,6 +160,12 @@ struct ConfigurationTests {
         #expect(configuration.sandbox.microvm == MicroVMConfiguration(vcpus: 1, acceleration: .tcg, snapshots: false, maxSnapshots: 3))
         let defaults = try ConfigurationFile.parse("sandbox: {driver: microvm}").sandbox.microvm
         #expect(defaults.snapshots && defaults.maxSnapshots == 8, "VMs are restored from snapshots unless told otherwise")
+        // A runtime's name buys more isolation for anyone, less only for runtimes the file declares.
+        #expect(configuration.sandbox.agentDriver(forRuntimeNamed: "untrusted", declared: false) == .microvm)
+        #expect(configuration.sandbox.agentDriver(forRuntimeNamed: "other", declared: true) == nil)
+        let vmsByDefault = try ConfigurationFile.parse("sandbox: {driver: microvm, agentDrivers: {fast: bubblewrap}}").sandbox
+        #expect(vmsByDefault.agentDriver(forRuntimeNamed: "fast", declared: true) == .bubblewrap)
+        #expect(vmsByDefault.agentDriver(forRuntimeNamed: "fast", declared: false) == nil, "an API-created runtime named fast stays in a VM")
     }
 
     @Test("an empty file means defaults; mistakes are reported with the key at fault")

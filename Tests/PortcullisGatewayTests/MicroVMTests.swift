@@ -95,13 +95,14 @@ struct MicroVMTests {
             #expect(try await SandboxTests.probe(gateway, arn, session: b, ["action": "read", "path": "/etc/shadow"]).json["error"] as? String == "ENOENT")
 
             // Both VMs are clones of one snapshot (the agent is the same process in each), yet each got its own
-            // randomness, name and clock before its first call.
+            // randomness (the kernel's, and OpenSSL's and the random module's in the agent process), name and clock
+            // before its first call.
             let echoB = try await SandboxTests.probe(gateway, arn, session: b, ["action": "echo"])
             #expect(echoB.json["pid"] as? Int == echo.json["pid"] as? Int, "restored, not booted: \(echo.json) \(echoB.json)")
             #expect(echoB.json["hostname"] as? String != echo.json["hostname"] as? String, "\(echoB.json)")
             let randomA = try await SandboxTests.probe(gateway, arn, session: a, ["action": "random"]).json
             let randomB = try await SandboxTests.probe(gateway, arn, session: b, ["action": "random"]).json
-            for source in ["urandom", "getrandom"] {
+            for source in ["urandom", "getrandom", "openssl", "random"] {
                 #expect((randomA[source] as? String)?.count == 32 && randomA[source] as? String != randomB[source] as? String, "\(randomA) \(randomB)")
             }
             let driver = try #require(gateway.gateway.sessions.sandboxes?.drivers.standard as? MicroVMDriver)

@@ -379,6 +379,12 @@ struct VaultRaceTests {
                 #expect(try await crashing.exitStatus(timeout: .seconds(30)) != 0, "the gateway died at the fault point")
                 #expect(setup.vendor.tokenRequests("authorization_code") == 1, "the code was exchanged before the crash")
                 #expect(try await setup.gateway.gateway.store.vaultToken(newcomer.key()) == nil, "no half-written credential")
+                // The interrupted consent is left exchanging, and expires within a minute instead of the session's ten.
+                let firstSession = try #require(started.json["sessionUri"] as? String)
+                let interrupted = try #require(
+                    try await setup.gateway.gateway.store.consentSession(id: String(firstSession.dropFirst(ConsentSession.sessionURIPrefix.count)))
+                )
+                #expect(interrupted.status == .exchanging && interrupted.expiresAt.timeIntervalSinceNow <= 61, "\(interrupted.status) \(interrupted.expiresAt)")
 
                 // The browser retries the same callback at the surviving gateway: the state is spent, the code not exchanged again.
                 let replay = try await browser.get(setup.gateway.baseURL + callback.dropFirst(second.count))
@@ -400,6 +406,8 @@ struct VaultRaceTests {
                 #expect(setup.vendor.isLive(token))
                 #expect(setup.vendor.tokenRequests("authorization_code") == 2)
                 #expect(try await setup.gateway.gateway.store.vaultToken(newcomer.key())?.status == .active, "one grant, stored whole")
+                let completed = try #require(try await setup.gateway.gateway.store.consentSession(id: String(sessionUri.dropFirst(ConsentSession.sessionURIPrefix.count))))
+                #expect(completed.status == .completed && abs(completed.expiresAt.timeIntervalSince(completed.createdAt) - ConsentFlow.lifetimeSeconds) < 0.01, "an exchange that finished gives the session back its life")
             }
         }
     }

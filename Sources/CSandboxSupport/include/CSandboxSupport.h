@@ -15,7 +15,8 @@ int pcs_connect_loopback(int netns_fd, uint16_t port, int timeout_ms);
 int pcs_listen_loopback(int netns_fd, uint16_t port, int backlog);
 
 /// posix_spawn with only the listed descriptors: `child_fds[i]` in the child is `parent_fds[i]` of the caller; every
-/// other descriptor is closed (`closefrom`, so the cost does not grow with the caller's open descriptors). Signal
+/// other descriptor is closed (one by one up to the highest number involved, then `closefrom`, so the cost does not
+/// grow with the caller's open descriptors). Signal
 /// dispositions and the mask are reset, the child starts a new session (its process group is its pid), and enters
 /// `directory` first unless it is NULL. Returns 0 and sets `*pid`, or an errno value.
 int pcs_spawn(const char *path, char *const argv[], char *const envp[], const int *parent_fds, const int *child_fds,
@@ -51,5 +52,10 @@ int pcs_socket_pair(int fds[2]);
 /// Sends `length` bytes on the stream socket `socket` with the descriptor `passed` attached (`SCM_RIGHTS`), in one
 /// `sendmsg`. Returns the bytes sent or -errno.
 int64_t pcs_send_with_descriptor(int socket, const void *bytes, int64_t length, int passed);
+
+/// Raises this process's soft limit on open descriptors to its hard limit (at most 1,048,576): a sandbox's spawn
+/// places descriptors at fixed numbers up to about 1020 and moves the caller's above the highest in use, which the
+/// common default of 1024 would not leave room for. Returns 0 or -errno.
+int pcs_raise_descriptor_limit(void);
 
 #endif

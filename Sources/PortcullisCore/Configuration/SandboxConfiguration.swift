@@ -71,6 +71,15 @@ public struct SandboxConfiguration: Sendable, Equatable, Decodable {
         self.microvm = microvm
     }
 
+    /// The driver ``agentDrivers`` gives the runtime `name`, if any. Anyone allowed to create runtimes picks their
+    /// names, so for those a name can only buy more isolation than ``driver``; less (bubblewrap where the default
+    /// is microvm) is for runtimes the configuration file declares.
+    public func agentDriver(forRuntimeNamed name: String, declared: Bool) -> Driver? {
+        guard let chosen = agentDrivers[name] else { return nil }
+        if chosen == .bubblewrap, driver == .microvm, !declared { return nil }
+        return chosen
+    }
+
     enum CodingKeys: String, CodingKey, CaseIterable {
         case driver, agentDrivers, bubblewrapPath, setprivPath, uidRange, memoryMiB, cpus, maxProcesses, writableMiB, maxSessions,
             maxSessionsPerPrincipal, startTimeoutSeconds, warmPoolSize, allowProcessDriver, microvm

@@ -88,7 +88,7 @@ final class RuntimeResolver: Sendable {
                 guard let address = UpstreamAddress(url: url) else { return nil }
                 upstream = address
             case .code, .image:
-                sandboxed = artifacts.sandboxedAgent(runtimeId: runtime.id, version: version)
+                sandboxed = artifacts.sandboxedAgent(runtimeId: runtime.id, owner: runtime.owner, version: version)
             }
             return ResolvedRuntime(
                 runtime: runtime,

@@ -132,7 +132,7 @@ struct AgentArtifacts: Sendable {
     }
 
     /// What a session of this version runs: code on the host's Python, or a container image's own root.
-    func sandboxedAgent(runtimeId: String, version: AgentRuntimeVersion) -> SandboxedAgent? {
+    func sandboxedAgent(runtimeId: String, owner: AgentRuntimeOwner, version: AgentRuntimeVersion) -> SandboxedAgent? {
         let configuration = version.configuration
         let command: [String]
         let filesystem: SandboxFilesystem
@@ -227,7 +227,8 @@ struct AgentArtifacts: Sendable {
             port: configuration.protocolConfiguration.agentPort,
             lifecycle: configuration.lifecycle,
             egress: egress,
-            driver: sandbox.agentDrivers[String(AgentRuntimeIdentifier.name(ofRuntimeId: runtimeId))].map(\.rawValue)
+            driver: sandbox.agentDriver(forRuntimeNamed: String(AgentRuntimeIdentifier.name(ofRuntimeId: runtimeId)), declared: owner == .configuration)?
+                .rawValue
         )
     }
 

@@ -75,7 +75,12 @@ extension VaultDataPlane {
             case .failed:
                 throw AgentCoreError(.accessDenied, "The user did not complete the authorization (\(session.error ?? "failed"))")
             case .created, .redirected, .exchanging, .awaitingBinding:
-                guard session.expiresAt > clock.now() else { throw AgentCoreError(.accessDenied, "The authorization session expired before the user completed it") }
+                guard session.expiresAt > clock.now() else {
+                    if session.status == .exchanging {
+                        throw AgentCoreError(.accessDenied, "The authorization was interrupted while its code was exchanged; ask for the token again")
+                    }
+                    throw AgentCoreError(.accessDenied, "The authorization session expired before the user completed it")
+                }
                 return .object(["sessionUri": .string(session.sessionURI), "sessionStatus": .string("IN_PROGRESS")])
             }
         } else if try fields.boolean("forceAuthentication") != true {

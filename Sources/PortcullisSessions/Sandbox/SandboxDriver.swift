@@ -68,6 +68,11 @@ public struct SandboxSpecification: Sendable {
     public static let firstPassedDescriptor: Int32 = 1000
     public static let maxPassedDescriptors: Int32 = 16
 
+    /// Gives a sandbox the services a session's sandbox gets (the gateway endpoint, the egress proxy), closed with it:
+    /// for a driver that starts a sandbox of its own for the agent (the VM a microVM snapshot is taken of), whose
+    /// agent may call out while it starts, as any session's may. Set by the session manager.
+    public var withServices: (@Sendable (any Sandbox) async throws -> any Sandbox)?
+
     public init(
         id: String, command: [String], environment: [String: String], sessionEnvironment: [String: String] = [:], filesystem: SandboxFilesystem,
         limits: SandboxLimits, agentPort: Int, devices: [String] = [], passedDescriptors: [Int32: Int32] = [:]

@@ -42,8 +42,7 @@ enum SocketExchange {
             let remaining = deadline - ContinuousClock.now
             guard remaining > .zero else { return false }
             var entry = pollfd(fd: socket, events: events, revents: 0)
-            let milliseconds = Int32(remaining.components.seconds * 1000 + remaining.components.attoseconds / 1_000_000_000_000_000 + 1)
-            let ready = poll(&entry, 1, milliseconds)
+            let ready = poll(&entry, 1, remaining.pollMilliseconds)
             if ready < 0, errno == EINTR { continue }
             return ready > 0
         }

@@ -11,6 +11,10 @@ public import PortcullisStore
 public struct ConsentFlow: Sendable {
     /// How long an authorization URL stays good.
     public static let lifetimeSeconds: TimeInterval = 600
+    /// How long a session may stay `exchanging`: well beyond the vendor call's own timeout. A gateway that dies
+    /// while exchanging the code leaves the session there; it then expires this soon, so the agent's poll ends with
+    /// an answer instead of waiting out the whole session.
+    public static let exchangeSeconds: TimeInterval = 60
     static let maxStateLength = 512
     static let maxCodeLength = 4096
 
@@ -140,6 +144,7 @@ public struct ConsentFlow: Sendable {
         var consuming = session
         consuming.status = .exchanging
         consuming.stateHash = nil
+        consuming.expiresAt = min(session.expiresAt, clock.now().addingTimeInterval(Self.exchangeSeconds))
         guard (try? await store.updateConsentSession(consuming, expected: .redirected)) == true else {
             throw CallbackError(status: 400, message: "This sign-in was already used")
         }
@@ -192,11 +197,14 @@ public struct ConsentFlow: Sendable {
             }
             var completed = consuming
             completed.status = .completed
+            completed.expiresAt = session.expiresAt
             _ = try? await store.updateConsentSession(completed, expected: .exchanging)
             return .completed(completed)
         }
         var waiting = consuming
         waiting.status = .awaitingBinding
+        // The exchange is over: the user has the rest of the session's life to be confirmed.
+        waiting.expiresAt = session.expiresAt
         do {
             waiting.sealedPendingToken = try keyRing.seal(Array(Self.pending(response).serialized()), context: ConsentSession.pendingContext(id: session.id))
             guard try await store.updateConsentSession(waiting, expected: .exchanging) else { throw CallbackError(status: 400, message: "This sign-in was already used") }

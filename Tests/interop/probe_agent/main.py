@@ -6,11 +6,16 @@ import hashlib
 import errno
 import json
 import os
+import random
 import socket
+import ssl
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+# Drawn at start, as an agent that makes a TLS context does: OpenSSL's generator then holds state of its own.
+ssl.RAND_bytes(16)
+random.random()
 BUSY_UNTIL = [0.0]
 HELD = []
 
@@ -46,7 +51,10 @@ def act(body, headers):
             "time": time.time(),
         }
     if action == "random":
-        return {"urandom": os.urandom(16).hex(), "getrandom": os.getrandom(16).hex()}
+        return {
+            "urandom": os.urandom(16).hex(), "getrandom": os.getrandom(16).hex(),
+            "openssl": ssl.RAND_bytes(16).hex(), "random": random.getrandbits(128).to_bytes(16, "big").hex(),
+        }
     if action == "import":
         def load():
             import importlib

@@ -10,27 +10,28 @@ import Glibc
 /// The files live as long as this object (and any VM that maps them): nothing is left on disk but the boot
 /// directory, which goes with the object.
 final class GoldenSnapshot: Sendable {
-    /// What the snapshot was made from (``MicroVMDriver/snapshotKey(_:code:dependencies:)``).
+    /// What the snapshot was made from (``MicroVMDriver/snapshotKey(_:disks:vcpus:acceleration:)``).
     let key: String
     /// The guest's memory (`memory-backend-file`), sealed.
     let memory: Int32
-    let memoryMiB: Int
     /// The migration stream of the devices (without the memory), sealed.
     let state: Int32
     /// The initramfs the VM booted with, sealed; a restored VM is given the same, as it is given the same kernel
     /// and disks (from the boot directory), though it does not boot.
     let initramfs: Int32
+    /// What the gateway's lines to a restored guest's control port start with (the guest has it from the snapshot).
+    let controlToken: String
     let bootDirectory: String
     /// The disks it has (a restored VM has the same devices).
     let disks: GuestDisks
 
     /// Takes ownership of the descriptors, which must be sealed.
-    init(key: String, memory: Int32, memoryMiB: Int, state: Int32, initramfs: Int32, bootDirectory: String, disks: GuestDisks) {
+    init(key: String, memory: Int32, state: Int32, initramfs: Int32, controlToken: String, bootDirectory: String, disks: GuestDisks) {
         self.key = key
         self.memory = memory
-        self.memoryMiB = memoryMiB
         self.state = state
         self.initramfs = initramfs
+        self.controlToken = controlToken
         self.bootDirectory = bootDirectory
         self.disks = disks
     }

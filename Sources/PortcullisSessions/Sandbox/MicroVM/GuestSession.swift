@@ -4,13 +4,13 @@ import Foundation
 /// reads (see `scripts/microvm-guest-init`): the size of its memory-backed writable directories, its host name,
 /// the gateway services to forward to its loopback, the control port of a VM to be snapshotted, and the agent's
 /// environment, working directory and command.
-struct GuestSession {
+struct GuestSession: Sendable {
     var hostname: String
     var writableBytes: Int
     var forwardedPorts: [Int]
     /// Where a VM restored from this one's snapshot takes its randomness, name and clock
-    /// (`scripts/microvm-guest-reseed`); `nil` for a VM that is not snapshotted.
-    var controlPort: Int?
+    /// (`scripts/microvm-guest-reseed`), and the token the gateway's lines carry; `nil` for a VM not snapshotted.
+    var control: (port: Int, token: String)?
     var environment: [String: String]
     var workingDirectory: String
     var command: [String]
@@ -32,20 +32,23 @@ struct GuestSession {
             "GUEST_HOSTNAME=\(Self.quoted(hostname))",
             "FORWARD_PORTS=\(Self.quoted(forwardedPorts.map(String.init).joined(separator: " ")))",
         ]
-        if let controlPort { lines.append("CONTROL_PORT=\(controlPort)") }
+        if let control { lines += ["CONTROL_PORT=\(control.port)", "CONTROL_TOKEN=\(Self.quoted(control.token))"] }
         return lines.joined(separator: "\n") + "\n"
     }
 
-    /// Exports the environment, enters the working directory, limits the processes and runs the command as the
-    /// unprivileged `agent` user (uid 1000), without a way back to root (`no_new_privs`). The command goes inside `su`'s `-c` script, so
-    /// none of its words (`python -m app`) can be taken for an option of `su`.
+    /// Enters the working directory, limits the processes and becomes the unprivileged `agent` user (uid 1000),
+    /// without a way back to root (`no_new_privs`); only then, as the agent, exports the environment and runs the
+    /// command. Root's part names its programs by path and runs with init's environment alone, so nothing the
+    /// agent's environment says (`PATH`, `LD_PRELOAD`) reaches a process running as root; and the command is inside
+    /// `su`'s `-c` script, so none of its words (`python -m app`) can be taken for an option of `su`.
     var runScript: String {
-        var lines = environment.sorted { $0.key < $1.key }.map { "export \($0.key)=\(Self.quoted($0.value))" }
-        lines.append("cd \(Self.quoted(workingDirectory)) || exit 1")
-        lines.append("ulimit -u \(maxProcesses) || exit 1")
-        let invocation = "exec " + command.map(Self.quoted).joined(separator: " ")
-        lines.append("exec setpriv --nnp su -p -s /bin/sh agent -c \(Self.quoted(invocation))")
-        return lines.joined(separator: "\n") + "\n"
+        var agentScript = environment.sorted { $0.key < $1.key }.map { "export \($0.key)=\(Self.quoted($0.value))" }
+        agentScript.append("exec " + command.map(Self.quoted).joined(separator: " "))
+        return [
+            "cd \(Self.quoted(workingDirectory)) || exit 1",
+            "ulimit -u \(maxProcesses) || exit 1",
+            "exec /bin/setpriv --nnp /bin/su -p -s /bin/sh agent -c \(Self.quoted(agentScript.joined(separator: "\n")))",
+        ].joined(separator: "\n") + "\n"
     }
 
     /// `text` as one single-quoted shell word.

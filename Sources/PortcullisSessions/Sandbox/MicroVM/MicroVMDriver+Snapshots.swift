@@ -27,15 +27,16 @@ extension MicroVMDriver {
         }
         for field in [
             specification.filesystem.workingDirectory, disks.code ?? "-", disks.dependencies ?? "-", String(guestMemoryMiB(specification)),
-            String(specification.limits.writableBytes), String(specification.agentPort), String(vcpus), acceleration.rawValue,
+            String(specification.limits.writableBytes), String(specification.limits.maxProcesses), String(specification.agentPort), String(vcpus),
+            acceleration.rawValue,
         ] {
             add(field)
         }
         return Hex.encode(hasher.finalize())
     }
 
-    /// Boots the version's VM with its memory in a memory file, waits for the agent to answer, saves the devices'
-    /// state through QEMU's monitor, stops the VM and seals both files.
+    /// Boots the version's VM with its memory in a memory file and the services a session's sandbox has, waits for
+    /// the agent to answer, saves the devices' state through QEMU's monitor, stops the VM and seals both files.
     func makeSnapshot(
         of specification: SandboxSpecification, key: String, disks: GuestDisks, acceleration: MicroVMConfiguration.Acceleration, bootTimeout: Duration
     ) async throws(SandboxError) -> GoldenSnapshot {
@@ -43,18 +44,19 @@ extension MicroVMDriver {
         var source = specification
         source.id = "snapshot-" + SecureRandom.base32(16)
         source.sessionEnvironment = [:]
-        let session = guestSession(source, environment: source.environment, controlPort: Self.controlPort)
+        let controlToken = Hex.encode(SecureRandom.bytes(16))
+        let session = guestSession(source, environment: source.environment, control: (Self.controlPort, controlToken))
         let boot = try guest.bootDirectory(in: configuration.stateDirectory + "/vm", disks: disks)
         var files = SnapshotFiles(bootDirectory: boot)
         defer { files.discard() }
-        let memoryMiB = Self.guestMemoryMiB(source)
-        files.initramfs = try guest.initramfs(for: session)
-        files.memory = try MemoryFile.create("portcullis-guest-memory", bytes: memoryMiB << 20)
+        let guest = self.guest
+        files.initramfs = try await BlockingWork.run { () throws(SandboxError) in try guest.initramfs(for: session) }
+        files.memory = try MemoryFile.create("portcullis-guest-memory", bytes: Self.guestMemoryMiB(source) << 20)
         files.state = try MemoryFile.create("portcullis-guest-state", bytes: 0)
         let (monitor, monitorEnd) = try QMPConnection.pair()
         defer { monitor.close() }
         let arguments = qemuArguments(source, acceleration: acceleration, disks: disks, memory: .snapshotSource)
-        let vm: any Sandbox
+        var vm: any Sandbox
         do {
             defer { close(monitorEnd) }
             vm = try await confinement.start(
@@ -64,7 +66,14 @@ extension MicroVMDriver {
                 )
             )
         }
-        do {
+        do throws(SandboxError) {
+            if let withServices = source.withServices {
+                do {
+                    vm = try await withServices(vm)
+                } catch {
+                    throw SandboxError(.startFailed, "its services did not start: \(error)")
+                }
+            }
             try await BlockingWork.run { () throws(SandboxError) in try monitor.negotiate(deadline: .now + .seconds(30)) }
             _ = try await vm.waitUntilReady(port: source.agentPort, timeout: bootTimeout)
             let state = files.state
@@ -85,7 +94,7 @@ extension MicroVMDriver {
         try MemoryFile.seal(files.memory, what: "snapshot's memory")
         try MemoryFile.seal(files.state, what: "snapshot's device state")
         let snapshot = GoldenSnapshot(
-            key: key, memory: files.memory, memoryMiB: memoryMiB, state: files.state, initramfs: files.initramfs, bootDirectory: boot, disks: disks
+            key: key, memory: files.memory, state: files.state, initramfs: files.initramfs, controlToken: controlToken, bootDirectory: boot, disks: disks
         )
         files.keep()
         logger.info(
@@ -104,13 +113,13 @@ extension MicroVMDriver {
     {
         let arguments = qemuArguments(specification, acceleration: acceleration, disks: snapshot.disks, memory: .restored)
         let (monitor, monitorEnd) = try QMPConnection.pair()
+        // The monitor is needed only until the VM runs: nothing of it stays open beside the VM.
+        defer { monitor.close() }
         let vm: any Sandbox
         do {
+            defer { close(monitorEnd) }
             let state = try snapshot.stateReader()
-            defer {
-                close(state)
-                close(monitorEnd)
-            }
+            defer { close(state) }
             vm = try await confinement.start(
                 monitorSpecification(
                     specification, bootDirectory: snapshot.bootDirectory, acceleration: acceleration, arguments: arguments,
@@ -120,9 +129,6 @@ extension MicroVMDriver {
                     ]
                 )
             )
-        } catch {
-            monitor.close()
-            throw error
         }
         do {
             try await BlockingWork.run { () throws(SandboxError) in
@@ -132,37 +138,42 @@ extension MicroVMDriver {
                 try monitor.execute("migrate-incoming", ["uri": .string("fd:\(MonitorDescriptor.state)")], deadline: deadline)
                 try Self.waitUntilRunning(monitor, deadline: deadline)
             }
-            try await reseed(vm, hostname: "agent-" + specification.id.prefix(20))
+            try await reseed(vm, token: snapshot.controlToken, hostname: Self.hostname(of: specification))
         } catch {
             let output = vm.outputTail(bytes: 1500)
             _ = await vm.destroy()
-            monitor.close()
             throw SandboxError(error.kind == .exited ? .exited : .startFailed, "the VM could not be restored: \(error.message); its console: \(output)")
         }
-        return ServedSandbox(vm, services: [MonitorChannel(connection: monitor)])
+        return vm
     }
 
     /// Gives the restored guest fresh randomness, its name and the time, and waits for its answer. Until the VM's
-    /// network runs, the user-mode stack may take a connection and drop what is sent, so each try is short.
-    func reseed(_ vm: any Sandbox, hostname: String) async throws(SandboxError) {
-        var nanoseconds = timespec()
-        clock_gettime(CLOCK_REALTIME, &nanoseconds)
-        let now = Int64(nanoseconds.tv_sec) * 1_000_000_000 + Int64(nanoseconds.tv_nsec)
-        let line = Array("\(Hex.encode(SecureRandom.bytes(32))) \(hostname) \(now)\n".utf8)
-        let deadline = ContinuousClock.now + .seconds(10)
+    /// network runs, the user-mode stack may take a connection and drop what is sent, and a guest on a small CPU
+    /// share may answer late; the guest takes a line again, so the gateway sends again until one is answered.
+    func reseed(_ vm: any Sandbox, token: String, hostname: String) async throws(SandboxError) {
+        let deadline = ContinuousClock.now + .seconds(30)
         while ContinuousClock.now < deadline {
             if vm.hasExited { throw SandboxError(.exited, "the VM stopped before it was reseeded") }
-            if let socket = try? await vm.connect(port: Self.forwardedControlPort, timeout: .milliseconds(100)) {
+            if let socket = try? await vm.connect(port: Self.forwardedControlPort, timeout: .milliseconds(200)) {
+                var now = timespec()
+                clock_gettime(CLOCK_REALTIME, &now)
+                let nanoseconds = Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)
+                let line = Array("\(token) \(Hex.encode(SecureRandom.bytes(32))) \(hostname) \(nanoseconds)\n".utf8)
                 let answered = await BlockingWork.run { () -> Bool? in
-                    SocketExchange.run(on: socket, sending: line, timeout: .milliseconds(500), maxBytes: 64) { received, complete in
+                    SocketExchange.run(on: socket, sending: line, timeout: .seconds(3), maxBytes: 64) { received, complete in
                         received.starts(with: Array("reseeded\n".utf8)) ? true : (complete ? false : nil)
                     }
                 }
                 if answered == true { return }
+                if answered == nil {
+                    // The blocking pool is shutting down and did not take the exchange: the socket is still ours.
+                    close(socket)
+                    throw SandboxError(.unavailable, "the gateway is shutting down")
+                }
             }
             try? await Task.sleep(for: .milliseconds(10))
         }
-        throw SandboxError(.startFailed, "the restored VM did not take its randomness within 10 s")
+        throw SandboxError(.startFailed, "the restored VM did not take its randomness within 30 s")
     }
 
     /// Memory in a shared memory file is the snapshot's own and stays out of the migration stream.
@@ -173,12 +184,11 @@ extension MicroVMDriver {
 
     private static func waitForMigration(_ monitor: QMPConnection, deadline: ContinuousClock.Instant) throws(SandboxError) {
         while true {
-            let status = try monitor.execute("query-migrate", deadline: deadline)["status"]?.stringValue ?? "none"
-            switch status {
+            let progress = try monitor.execute("query-migrate", deadline: deadline)
+            switch progress["status"]?.stringValue ?? "none" {
             case "completed": return
             case "failed", "cancelled":
-                let reason = (try? monitor.execute("query-migrate", deadline: deadline))?["error-desc"]?.stringValue ?? status
-                throw SandboxError(.startFailed, "saving the VM's state failed: \(reason)")
+                throw SandboxError(.startFailed, "saving the VM's state failed: \(progress["error-desc"]?.stringValue ?? "no reason given")")
             default:
                 guard ContinuousClock.now < deadline else { throw SandboxError(.timedOut, "saving the VM's state did not finish in time") }
                 usleep(2000)
@@ -219,14 +229,5 @@ private struct SnapshotFiles {
         guard !kept else { return }
         for descriptor in [initramfs, memory, state] where descriptor >= 0 { close(descriptor) }
         try? FileManager.default.removeItem(atPath: bootDirectory)
-    }
-}
-
-/// A restored VM's monitor connection, closed with the VM.
-struct MonitorChannel: SandboxService {
-    let connection: QMPConnection
-
-    func close() async {
-        connection.close()
     }
 }

@@ -145,8 +145,9 @@ public final class MicroVMDriver: SandboxDriver {
 
     /// A VM booted for this session alone.
     private func boot(_ specification: SandboxSpecification, disks: GuestDisks, acceleration: MicroVMConfiguration.Acceleration) async throws(SandboxError) -> any Sandbox {
-        let session = guestSession(specification, environment: specification.fullEnvironment, controlPort: nil)
-        let initramfs = try guest.initramfs(for: session)
+        let session = guestSession(specification, environment: specification.fullEnvironment, control: nil)
+        let guest = self.guest
+        let initramfs = try await BlockingWork.run { () throws(SandboxError) in try guest.initramfs(for: session) }
         defer { close(initramfs) }
         let boot = try guest.bootDirectory(in: configuration.stateDirectory + "/vm", disks: disks)
         let arguments = qemuArguments(specification, acceleration: acceleration, disks: disks, memory: .private)
@@ -164,12 +165,12 @@ public final class MicroVMDriver: SandboxDriver {
     }
 
     /// What the guest's `/init` is told: the gateway's services to forward, the agent's environment and command.
-    func guestSession(_ specification: SandboxSpecification, environment: [String: String], controlPort: Int?) -> GuestSession {
+    func guestSession(_ specification: SandboxSpecification, environment: [String: String], control: (port: Int, token: String)?) -> GuestSession {
         GuestSession(
-            hostname: "agent-" + specification.id.prefix(20),
+            hostname: Self.hostname(of: specification),
             writableBytes: specification.limits.writableBytes,
             forwardedPorts: [SandboxEndpointAddress.port, EgressProxyAddress.port],
-            controlPort: controlPort,
+            control: control,
             environment: environment,
             workingDirectory: specification.filesystem.workingDirectory,
             command: specification.command,
@@ -213,6 +214,11 @@ public final class MicroVMDriver: SandboxDriver {
         static let memory = SandboxSpecification.firstPassedDescriptor + 1
         static let control = SandboxSpecification.firstPassedDescriptor + 2
         static let state = SandboxSpecification.firstPassedDescriptor + 3
+    }
+
+    /// A VM's host name, as a bubblewrap sandbox's (`agent-` and the start of its id).
+    static func hostname(of specification: SandboxSpecification) -> String {
+        "agent-" + specification.id.prefix(20)
     }
 
     static func guestMemoryMiB(_ specification: SandboxSpecification) -> Int {

@@ -108,8 +108,7 @@ final class QMPConnection: @unchecked Sendable {
         let remaining = deadline - ContinuousClock.now
         guard remaining > .zero else { throw SandboxError(.timedOut, "the VM's monitor did not answer in time") }
         var entry = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
-        let milliseconds = Int32(min(remaining.components.seconds * 1000 + remaining.components.attoseconds / 1_000_000_000_000_000 + 1, 60_000))
-        let ready = poll(&entry, 1, milliseconds)
+        let ready = poll(&entry, 1, remaining.pollMilliseconds)
         if ready < 0, errno == EINTR { return }
         guard ready > 0 else { return }
         var chunk = [UInt8](repeating: 0, count: 65_536)
