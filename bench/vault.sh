@@ -8,7 +8,7 @@
 # Loads (wrk): "paced" — 4 connections each waiting 8 ms between requests, about 500 requests/s in all, for the
 # latency at that rate (wrk2 is not packaged here; the pause per request is wrk's own `delay()`); "max" — 16
 # connections flat out, for throughput. Knobs: DURATION (10s) ROUNDS (3) LOADS ("paced max") TARGETS ("ping control vault") RUN_DIR RESULTS_DIR
-# SKIP_BUILD=1
+# SKIP_BUILD=1 BIN (another build of portcullis, for an A/B run)
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -18,7 +18,7 @@ DURATION=${DURATION:-10s}
 ROUNDS=${ROUNDS:-3}
 RESULTS_DIR=${RESULTS_DIR:-$HERE/results}
 STAMP=$(date -u +%Y%m%dT%H%M%SZ)
-BIN="$ROOT/.build-release/release/portcullis"
+BIN=${BIN:-"$ROOT/.build-release/release/portcullis"}
 PORT=19090
 TOKEN_PORT=19091
 

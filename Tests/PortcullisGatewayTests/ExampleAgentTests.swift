@@ -31,6 +31,15 @@ struct ExampleAgentTests {
         driver: SandboxConfiguration.Driver = .bubblewrap,
         _ body: (TestGateway, String) async throws -> T
     ) async throws -> T {
+        try await MicroVMExclusion.run(usesMicroVMs: driver == .microvm) {
+            try await gateway(name, protocol: serverProtocol, clock: clock, driver: driver, body)
+        }
+    }
+
+    private static func gateway<T: Sendable>(
+        _ name: String, protocol serverProtocol: ServerProtocol, clock: any WallClock, driver: SandboxConfiguration.Driver,
+        _ body: (TestGateway, String) async throws -> T
+    ) async throws -> T {
         try await TestGateway.run(clock: clock, configure: { configuration in
             configuration.sandbox = SandboxConfiguration(driver: .bubblewrap, memoryMiB: 512, cpus: 1, maxProcesses: 128, writableMiB: 32, startTimeoutSeconds: 30)
             if driver == .microvm {

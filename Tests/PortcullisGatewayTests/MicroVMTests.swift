@@ -20,6 +20,10 @@ let canRunMicroVMs = canRunSandboxes && FileManager.default.isExecutableFile(atP
 @Suite("microVM sandboxes", .serialized, .enabled(if: canRunMicroVMs, "needs root, bubblewrap, QEMU and the guest: run scripts/install-test-deps.sh"))
 struct MicroVMTests {
     static func withProbe<T: Sendable>(memoryMiB: Int = 384, egress: [String] = [], _ body: (TestGateway, String) async throws -> T) async throws -> T {
+        try await MicroVMExclusion.run { try await Self.gatewayWithProbe(memoryMiB: memoryMiB, egress: egress, body) }
+    }
+
+    private static func gatewayWithProbe<T: Sendable>(memoryMiB: Int, egress: [String], _ body: (TestGateway, String) async throws -> T) async throws -> T {
         try await TestGateway.run(configure: { configuration in
             SandboxTests.declareProbe(in: &configuration)
             if !egress.isEmpty {
@@ -165,6 +169,10 @@ struct MicroVMTests {
 
     @Test("one gateway runs an agent in bubblewrap sandboxes and another in VMs (sandbox.agentDrivers), each driver in its own cgroup tree")
     func driverPerAgent() async throws {
+        try await MicroVMExclusion.run { try await Self.bothDrivers() }
+    }
+
+    private static func bothDrivers() async throws {
         try await TestGateway.run(configure: { configuration in
             SandboxTests.declareProbe(in: &configuration)
             var inVMs = configuration.agents[0]

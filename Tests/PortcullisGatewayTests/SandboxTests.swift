@@ -27,6 +27,17 @@ struct SandboxTests {
         warmPoolSize: Int = 0,
         _ body: (TestGateway, String) async throws -> T
     ) async throws -> T {
+        try await MicroVMExclusion.run(usesMicroVMs: driver == .microvm) {
+            try await gatewayWithProbe(
+                driver: driver, clock: clock, memoryMiB: memoryMiB, maxProcesses: maxProcesses, perPrincipal: perPrincipal, warmPoolSize: warmPoolSize, body
+            )
+        }
+    }
+
+    private static func gatewayWithProbe<T: Sendable>(
+        driver: SandboxConfiguration.Driver, clock: any WallClock, memoryMiB: Int, maxProcesses: Int, perPrincipal: Int, warmPoolSize: Int,
+        _ body: (TestGateway, String) async throws -> T
+    ) async throws -> T {
         try await TestGateway.run(clock: clock, configure: { configuration in
             configuration.sandbox = SandboxConfiguration(
                 driver: driver,
