@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -192,13 +191,4 @@ int64_t pcs_send_with_descriptor(int socket, const void *bytes, int64_t length, 
         sent = sendmsg(socket, &message, MSG_NOSIGNAL);
     } while (sent < 0 && errno == EINTR);
     return sent < 0 ? -errno : (int64_t)sent;
-}
-
-int pcs_raise_descriptor_limit(void) {
-    struct rlimit limit;
-    if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return -errno;
-    rlim_t wanted = limit.rlim_max == RLIM_INFINITY || limit.rlim_max > 1048576 ? 1048576 : limit.rlim_max;
-    if (limit.rlim_cur >= wanted) return 0;
-    limit.rlim_cur = wanted;
-    return setrlimit(RLIMIT_NOFILE, &limit) == 0 ? 0 : -errno;
 }

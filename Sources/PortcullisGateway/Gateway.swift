@@ -222,9 +222,9 @@ public struct Gateway: Sendable {
         await issuers.hydrate()
     }
 
-    /// How often the decision log and the audit trail are written. At hundreds of calls a second a write is a few
-    /// dozen records, a burst too short to show in the calls' latency; written once a second, each was hundreds of
-    /// records that the calls arriving meanwhile on the same core waited behind (bench/vault.sh's p99).
+    /// How often the decision log and the audit trail are written: at hundreds of calls a second a write is then a
+    /// few dozen records, a short burst for the calls arriving meanwhile on the same core to wait behind, where once a
+    /// second made it hundreds (not yet measured against bench/vault.sh's p99).
     static let logFlushInterval: Duration = .milliseconds(100)
 
     /// The gateway's driver and those `sandbox.agentDrivers` names beside it.

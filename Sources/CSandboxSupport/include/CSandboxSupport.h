@@ -53,9 +53,4 @@ int pcs_socket_pair(int fds[2]);
 /// `sendmsg`. Returns the bytes sent or -errno.
 int64_t pcs_send_with_descriptor(int socket, const void *bytes, int64_t length, int passed);
 
-/// Raises this process's soft limit on open descriptors to its hard limit (at most 1,048,576): a sandbox's spawn
-/// places descriptors at fixed numbers up to about 1020 and moves the caller's above the highest in use, which the
-/// common default of 1024 would not leave room for. Returns 0 or -errno.
-int pcs_raise_descriptor_limit(void);
-
 #endif

@@ -53,7 +53,6 @@ public final class BubblewrapDriver: SandboxDriver {
         // A sandbox's init outlives bubblewrap by a moment when both are killed; as the subreaper the gateway
         // inherits and reaps it (the host's init may take its time, leaving a zombie of the session's uid).
         _ = pcs_become_subreaper()
-        _ = pcs_raise_descriptor_limit()
         // Claimed before anything of the state is touched: another gateway's sessions are not leftovers.
         let stateLock = try SandboxStateLock(stateDirectory: configuration.stateDirectory)
         let cgroups = try CgroupHierarchy.detect(instance: configuration.instance)
