@@ -5,7 +5,7 @@ import PortcullisStore
 import Synchronization
 
 /// The gateway's audit trail: events recorded from anywhere in the gateway, appended in order to the store's hash
-/// chain off the request path (every second, and once more at shutdown). Auditing never slows or fails a request:
+/// chain off the request path (every 100 ms, and once more at shutdown). Auditing never slows or fails a request:
 /// beyond ``capacity`` waiting events (the store has been failing for a while) new ones are dropped, counted and
 /// reported as an error.
 ///
