@@ -11,7 +11,7 @@ import tempfile
 import urllib.request
 
 from selenium import webdriver
-from selenium.common.exceptions import TimeoutException, WebDriverException
+from selenium.common.exceptions import StaleElementReferenceException, TimeoutException, WebDriverException
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
@@ -50,13 +50,18 @@ def browser():
     return driver
 
 
+def wait(driver):
+    """Twenty seconds for a condition; an element the console re-rendered while it was read is read again."""
+    return WebDriverWait(driver, 20, ignored_exceptions=(StaleElementReferenceException,))
+
+
 def heading(driver):
     return driver.find_element(By.TAG_NAME, "h1").text
 
 
 def wait_for_heading(driver, text):
     try:
-        WebDriverWait(driver, 20).until(lambda d: heading(d) == text)
+        wait(driver).until(lambda d: heading(d) == text)
     except TimeoutException:
         check(False, f"the page titled {text!r} appears", driver.current_url + "\n" + driver.page_source)
 
@@ -108,7 +113,7 @@ try:
     button = driver.find_element(By.XPATH, f"//tr[td/code[text()='{session_id}']]//button[text()='Stop']")
     button.click()
     try:
-        WebDriverWait(driver, 20).until(lambda d: f"Session {session_id} was stopped." in d.page_source)
+        wait(driver).until(lambda d: f"Session {session_id} was stopped." in d.page_source)
     except TimeoutException:
         check(False, "the console confirms the stop", driver.page_source)
     check(not any(session_id in row for row in table_rows(driver, "Active")), "the session is no longer active", driver.page_source)
@@ -130,7 +135,7 @@ try:
     driver.find_element(By.XPATH, "//button[text()='Search']").click()
     # A click only starts the navigation; the old page has the same heading.
     try:
-        WebDriverWait(driver, 20).until(lambda d: "kind=session.started" in d.current_url and heading(d) == "Audit log")
+        wait(driver).until(lambda d: "kind=session.started" in d.current_url and heading(d) == "Audit log")
     except TimeoutException:
         check(False, "the search runs", driver.current_url)
     kinds = {row[2] for row in [[c.text for c in r.find_elements(By.TAG_NAME, "td")] for r in driver.find_elements(By.XPATH, "//table[1]/tbody/tr")]}
@@ -143,7 +148,7 @@ try:
     Select(driver.find_element(By.NAME, "agent")).select_by_value(runtime_id)
     driver.find_element(By.XPATH, "//button[text()='Would this be allowed?']").click()
     try:
-        verdict = WebDriverWait(driver, 20).until(lambda d: (d.find_elements(By.CSS_SELECTOR, "p.denied, p.allowed") or [None])[0])
+        verdict = wait(driver).until(lambda d: (d.find_elements(By.CSS_SELECTOR, "p.denied, p.allowed") or [None])[0])
     except TimeoutException:
         check(False, "the playground answers", driver.page_source)
     check(verdict.get_attribute("class") == "denied" and verdict.text.startswith("Denied"), "carol may not invoke the agent", verdict.text)
@@ -158,7 +163,7 @@ try:
     # Signing out ends the console session (the click only starts the form's navigation: wait for where it lands).
     driver.find_element(By.XPATH, "//nav//button[text()='Sign out']").click()
     try:
-        WebDriverWait(driver, 20).until(lambda d: d.current_url.endswith("/auth/session"))
+        wait(driver).until(lambda d: d.current_url.endswith("/auth/session"))
     except TimeoutException:
         check(False, "signing out lands on the session page", driver.current_url)
     driver.get(base + "/console")
