@@ -58,6 +58,8 @@ public struct Gateway: Sendable {
     public let workloadTokens: WorkloadAccessTokens
     let credentialProviders: CredentialProviders
     let oauth2Tokens: OAuth2Tokens
+    /// Revokes at the vendors the tokens of grants the vault deleted.
+    let vendorRevocations: VendorRevocations
     let consent: ConsentFlow
     let vault: VaultDataPlane
     /// What `/metrics` on the metrics listener shows (`metrics.listen`); recorded whether or not it is served.
@@ -158,6 +160,11 @@ public struct Gateway: Sendable {
             leaseSeconds: TimeInterval(lease), faults: faults ?? .none
         )
         self.oauth2Tokens = oauth2Tokens
+        let vendorRevocations = VendorRevocations(
+            store: store, providers: credentialProviders, keyRing: keyRing, client: VendorRevocationClient(configuration: configuration.vault), clock: clock,
+            audit: { [audit] event in audit.record(event) }, logger: logger
+        )
+        self.vendorRevocations = vendorRevocations
         let consent = ConsentFlow(store: store, tokens: oauth2Tokens, keyRing: keyRing, clock: clock, logger: logger)
         self.consent = consent
         let advertisedURL = AdvertisedGatewayURL(configured: configuration.server.publicURL)
@@ -202,6 +209,7 @@ public struct Gateway: Sendable {
             deployer: deployer,
             sessions: sessions,
             issuers: issuers,
+            revocations: vendorRevocations,
             logger: logger
         )
         self.upstream = UpstreamClient(configuration: configuration.upstream)
@@ -403,14 +411,14 @@ public struct Gateway: Sendable {
         )
         WorkloadIdentityController(
             gate: administrators, store: store, runtimes: store, resolver: resolver, tokens: workloadTokens, jwtAuthenticator: jwtAuthenticator,
-            vaultLookups: vault.workloadLookups, names: configuration.resources, clock: clock, logger: logger
+            vaultLookups: vault.workloadLookups, revocations: vendorRevocations, names: configuration.resources, clock: clock, logger: logger
         ).register(on: router, controlPlane: server.controlPlane)
         CredentialProviderController(gate: administrators, providers: credentialProviders, vault: vault, names: configuration.resources)
             .register(on: router, controlPlane: server.controlPlane)
         if server.controlPlane {
             OAuth2ProviderController(
                 gate: administrators, providers: credentialProviders, registrar: OAuth2Registrar(configuration: configuration.vault),
-                advertisedURL: advertisedURL, names: configuration.resources
+                advertisedURL: advertisedURL, revocations: vendorRevocations, names: configuration.resources
             ).register(on: router)
         }
         ConsentController(
@@ -525,6 +533,10 @@ public struct Gateway: Sendable {
             }, final: {})
             )
         }
+        // Deleted grants' tokens are revoked at once by the gateway that deleted them; this picks up the rest: other
+        // gateways' deletions, retries after a vendor failed, attempts a crashed gateway left claimed.
+        let vendorRevocations = self.vendorRevocations
+        services.append(PeriodicService(interval: .seconds(15), tick: { await vendorRevocations.run() }, final: {}))
         if let sandboxes = sessions.sandboxes {
             // Unused dependency layers go hourly; at shutdown a running deployment is stopped (and resumed at start).
             let deployer = self.deployer

@@ -1,5 +1,5 @@
 /// Everything the gateway persists, behind one value so that a deployment picks one backend for all of it.
-public typealias PortcullisStore = AgentRegistryStore & APIKeyStore & IdempotencyStore & WorkloadIdentityStore & CredentialProviderStore & VaultTokenStore & StoreHealth
+public typealias PortcullisStore = AgentRegistryStore & APIKeyStore & IdempotencyStore & WorkloadIdentityStore & CredentialProviderStore & VaultTokenStore & VaultRevocationStore & StoreHealth
 
 /// A cheap liveness probe of the backing store, for the readiness endpoint.
 public protocol StoreHealth: Sendable {

@@ -51,6 +51,11 @@ public protocol VaultTokenStore: Sendable {
     func updateConsentSession(_ session: ConsentSession, expected: ConsentSession.Status) async throws -> Bool
     /// Removes consent sessions that expired before `date`; returns how many.
     func deleteExpiredConsentSessions(before date: Date) async throws -> Int
+    /// Every sealed value of the vault (grants, consent sessions, queued revocations), for re-wrapping.
+    func sealedVaultValues() async throws -> [SealedVaultValue]
+    /// Replaces one sealed value if it is still `value.sealed`. Returns `false` when the row changed meanwhile.
+    func replaceSealedVaultValue(_ value: SealedVaultValue, with sealed: String) async throws -> Bool
+
     /// Removes refresh journal entries started before `date`; returns how many.
     func purgeRefreshJournal(startedBefore date: Date) async throws -> Int
 }

@@ -160,7 +160,7 @@ extension CredentialProviders {
         }
         return OAuth2Tokens.Client(
             providerId: record.id, providerName: record.name, profile: OAuth2VendorProfile.profile(for: vendor), registration: registration,
-            secret: { () throws(AgentCoreError) in try self.secret(of: record) }
+            provider: record, secret: { () throws(AgentCoreError) in try self.secret(of: record) }
         )
     }
 

@@ -24,11 +24,13 @@ public struct SecretRewrap: Sendable {
     let keyRing: KeyRing
     let accessKeys: any AccessKeyStore
     let providers: any CredentialProviderStore
+    let vault: any VaultTokenStore
 
-    public init(keyRing: KeyRing, accessKeys: any AccessKeyStore, providers: any CredentialProviderStore) {
+    public init(keyRing: KeyRing, accessKeys: any AccessKeyStore, providers: any CredentialProviderStore, vault: any VaultTokenStore) {
         self.keyRing = keyRing
         self.accessKeys = accessKeys
         self.providers = providers
+        self.vault = vault
     }
 
     /// - Parameter limit: at most this many rows are rewritten (for tests of an interrupted run).
@@ -47,6 +49,17 @@ public struct SecretRewrap: Sendable {
             if try await providers.replaceSealedSecret(providerId: id, expected: sealed, with: rewrapped) {
                 progress.rewrapped += 1
             } else {
+                progress.current += 1
+            }
+        }
+        // The vault's grants, consents in progress and queued revocations.
+        for value in try await vault.sealedVaultValues() {
+            let name = "\(value.column.rawValue) \(value.rowId)"
+            guard let rewrapped = step(value.sealed, context: value.context, name: name, active: active, limit: limit, &progress) else { continue }
+            if try await vault.replaceSealedVaultValue(value, with: rewrapped) {
+                progress.rewrapped += 1
+            } else {
+                // Refreshed, replaced or deleted meanwhile: whatever is there now was sealed with the newest key.
                 progress.current += 1
             }
         }

@@ -64,7 +64,7 @@ struct KeysCommand: AsyncParsableCommand {
             let keyRing = try options.loadKeyRing()
             guard let active = keyRing.activeVersion else { throw ValidationError("No key-encryption key is loaded: nothing to re-wrap with") }
             let opened = try options.openStore(logger: LoggingSetup.logger(level: "warning"))
-            let progress = try await SecretRewrap(keyRing: keyRing, accessKeys: opened, providers: opened).run()
+            let progress = try await SecretRewrap(keyRing: keyRing, accessKeys: opened, providers: opened, vault: opened).run()
             try await CommandAudit.credentialChange("RewrapSecrets", id: "key-ring/v\(active)", store: opened)
             print("Re-wrapped \(progress.rewrapped) secrets with key version \(active); \(progress.current) already were.")
             if !progress.unreadable.isEmpty {

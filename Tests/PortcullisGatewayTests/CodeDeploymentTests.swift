@@ -356,9 +356,10 @@ struct CodeDeploymentTests {
         }
     }
 
-    static func eventually(_ condition: () -> Bool) async throws {
+    /// Waits (up to 10 s) until `condition` holds.
+    static func eventually(_ condition: () async throws -> Bool) async throws {
         let deadline = ContinuousClock.now + .seconds(10)
-        while !condition() {
+        while !(try await condition()) {
             guard ContinuousClock.now < deadline else { throw TestFailure("the condition never held") }
             try await Task.sleep(for: .milliseconds(50))
         }

@@ -19,8 +19,11 @@ struct OAuth2VaultTests {
         return (result.status, result.json, result.body)
     }
 
-    static func endpoints(_ vendor: String) -> VaultConfiguration.VendorEndpoints {
-        VaultConfiguration.VendorEndpoints(authorizationEndpoint: vendor + "/authorize", tokenEndpoint: vendor + "/token")
+    /// A stand-in's endpoints as a `vault.vendorEndpoints` override (with its revocation endpoint when given).
+    static func endpoints(_ vendor: String, revocationPath: String? = nil) -> VaultConfiguration.VendorEndpoints {
+        VaultConfiguration.VendorEndpoints(
+            authorizationEndpoint: vendor + "/authorize", tokenEndpoint: vendor + "/token", revocationEndpoint: revocationPath.map { vendor + $0 }
+        )
     }
 
     @Test("OAuth2 providers: AgentCore shapes with the callbackUrl; endpoints from the vendor override, explicit metadata or discovery; the secret never comes back")
@@ -161,7 +164,7 @@ struct OAuth2VaultTests {
         let clock = ManualClock()
         return try await vendor.run { vendorURL in
             try await TestGateway.runDevelopment(clock: clock, configure: { configuration in
-                configuration.vault.vendorEndpoints = [vendorName: Self.endpoints(vendorURL)]
+                configuration.vault.vendorEndpoints = [vendorName: Self.endpoints(vendorURL, revocationPath: vendor.revocationPath)]
                 configuration.vault.refreshSweepSeconds = 0  // The tests count refreshes.
             }) { gateway in
                 let created = try await Self.call(gateway, "CreateOauth2CredentialProvider", [

@@ -45,7 +45,7 @@ struct VaultRaceTests {
         let vendor = StandInVendor(style: .zoom)
         return try await vendor.run { vendorURL in
             try await TestGateway.run(configure: { configuration in
-                configuration.vault.vendorEndpoints = ["ZoomOauth2": OAuth2VaultTests.endpoints(vendorURL)]
+                configuration.vault.vendorEndpoints = ["ZoomOauth2": OAuth2VaultTests.endpoints(vendorURL, revocationPath: vendor.revocationPath)]
                 configuration.vault.refreshLeaseSeconds = lease
                 // Refresh counts are what these tests prove: no background sweep adds its own.
                 configuration.vault.refreshSweepSeconds = 0
@@ -135,7 +135,7 @@ struct VaultRaceTests {
         }
     }
 
-    @Test("R7: a refresh racing the provider's deletion does not bring the grant back")
+    @Test("R7: a refresh racing the provider's deletion does not bring the grant back, and the pair it brought is revoked too")
     func refreshRacingDeletion() async throws {
         try await Self.withExpiredGrant { setup in
             let gateway = setup.gateway
@@ -146,6 +146,16 @@ struct VaultRaceTests {
             #expect(outcome == .needsConsent)
             let remaining = try await gateway.gateway.store.vaultToken(setup.key())
             #expect(remaining == nil, "no resurrection")
+            // The deleted grant's tokens and the pair the refresh brought meanwhile both went to the vendor.
+            await gateway.gateway.vendorRevocations.run()
+            try await VaultRevocationTests.drained(gateway)
+            let reasons = try await VaultRevocationTests.revocationEvents(gateway).compactMap { $0.details["reason"]?.stringValue }
+            #expect(reasons.sorted() == ["providerDeleted", "refreshAfterDelete"])
+            #expect(setup.vendor.tokenRequests("refresh_token") == 1)
+            let fresh = try #require(setup.vendor.issuedAccessTokens.first { $0 != setup.firstAccess })
+            let freshRefresh = try #require(setup.vendor.state.withLock { $0.pairs[fresh] })
+            #expect(setup.vendor.revokeRequests.map(\.token).contains(freshRefresh), "the refreshed pair was revoked by its own refresh token")
+            #expect(setup.vendor.issuedAccessTokens.allSatisfy { !setup.vendor.isLive($0) })
         }
     }
 

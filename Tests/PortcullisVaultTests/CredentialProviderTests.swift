@@ -52,7 +52,7 @@ struct CredentialProviderTests {
             }
             // The same key 1 plus a new key 2.
             let newRing = KeyRing(keys: [1: first, 2: second])
-            let rewrap = SecretRewrap(keyRing: newRing, accessKeys: store, providers: store)
+            let rewrap = SecretRewrap(keyRing: newRing, accessKeys: store, providers: store, vault: store)
             let half = try await rewrap.run(limit: 3)
             #expect(half.rewrapped == 3)
             #expect(half.remaining == 3)

@@ -20,6 +20,10 @@ public struct AuditEvent: Sendable, Equatable, Codable {
         case policyReload = "policy.reload"
         /// A token-vault read (`details.provider`, `details.flow`) — never the token.
         case vaultAccess = "vault.access"
+        /// The vault asked a vendor to revoke the token of a grant it deleted (`details.provider`, `details.vendor`,
+        /// `details.reason`: providerDeleted, workloadDeleted or refreshAfterDelete; `details.result`: revoked,
+        /// alreadyInvalid, unsupported, rejected, unreadable, retrying or abandoned) — never the token.
+        case vaultRevocation = "vault.revocation"
     }
 
     public var time: Date

@@ -14,19 +14,24 @@ public struct VaultConfiguration: Sendable, Equatable, Decodable {
     public struct VendorEndpoints: Sendable, Equatable, Decodable {
         public var authorizationEndpoint: String
         public var tokenEndpoint: String
+        /// Where the vault revokes the vendor's tokens (`{client_id}` stands for the client id). An override
+        /// replaces all of a vendor's endpoints: without this one, tokens of the vendor are not revoked.
+        public var revocationEndpoint: String?
 
-        public init(authorizationEndpoint: String, tokenEndpoint: String) {
+        public init(authorizationEndpoint: String, tokenEndpoint: String, revocationEndpoint: String? = nil) {
             self.authorizationEndpoint = authorizationEndpoint
             self.tokenEndpoint = tokenEndpoint
+            self.revocationEndpoint = revocationEndpoint
         }
 
-        enum CodingKeys: String, CodingKey, CaseIterable { case authorizationEndpoint, tokenEndpoint }
+        enum CodingKeys: String, CodingKey, CaseIterable { case authorizationEndpoint, tokenEndpoint, revocationEndpoint }
 
         public init(from decoder: any Decoder) throws {
             try decoder.rejectUnknownKeys(CodingKeys.self)
             let container = try decoder.container(keyedBy: CodingKeys.self)
             self.authorizationEndpoint = try container.decode(String.self, forKey: .authorizationEndpoint)
             self.tokenEndpoint = try container.decode(String.self, forKey: .tokenEndpoint)
+            self.revocationEndpoint = try container.decodeIfPresent(String.self, forKey: .revocationEndpoint)
         }
     }
 
@@ -54,7 +59,8 @@ public struct VaultConfiguration: Sendable, Equatable, Decodable {
             guard OAuth2VendorProfile.vendors.contains(vendor) else {
                 throw ConfigurationError("vault.vendorEndpoints: \(vendor) is not a credential provider vendor")
             }
-            for url in [endpoints.authorizationEndpoint, endpoints.tokenEndpoint] {
+            let revocation = endpoints.revocationEndpoint.map { OAuth2VendorProfile.revocationURL($0, clientId: "client") }
+            for url in [endpoints.authorizationEndpoint, endpoints.tokenEndpoint] + (revocation.map { [$0] } ?? []) {
                 if let problem = OAuth2VendorProfile.endpointProblem(url, allowInsecure: allowInsecureEndpoints) {
                     throw ConfigurationError("vault.vendorEndpoints.\(vendor): \(url) \(problem)")
                 }

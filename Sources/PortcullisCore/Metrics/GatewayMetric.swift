@@ -18,6 +18,7 @@ public enum GatewayMetric: String, Sendable, CaseIterable {
     case sandboxMemoryGBSeconds = "portcullis_sandbox_memory_gb_seconds_total"
     case vaultReads = "portcullis_vault_reads_total"
     case vaultRefreshes = "portcullis_vault_refreshes_total"
+    case vaultRevocations = "portcullis_vault_revocations_total"
 
     public enum Kind: Sendable {
         case counter, gauge
@@ -28,7 +29,7 @@ public enum GatewayMetric: String, Sendable, CaseIterable {
     public var kind: Kind {
         switch self {
         case .requests, .authenticationFailures, .policyDecisions, .jwksFetches, .signingKeyLookups, .sessionsStarted, .sessionsEnded,
-            .sandboxCPUSeconds, .sandboxMemoryGBSeconds, .vaultReads, .vaultRefreshes:
+            .sandboxCPUSeconds, .sandboxMemoryGBSeconds, .vaultReads, .vaultRefreshes, .vaultRevocations:
             return .counter
         case .sessionsActive:
             return .gauge
@@ -54,6 +55,7 @@ public enum GatewayMetric: String, Sendable, CaseIterable {
         case .sessionStartDuration: return ["driver", "start"]
         case .vaultReads: return ["operation", "flow", "outcome"]
         case .vaultRefreshes: return ["vendor", "outcome"]
+        case .vaultRevocations: return ["vendor", "result"]
         }
     }
 
@@ -74,6 +76,7 @@ public enum GatewayMetric: String, Sendable, CaseIterable {
         case .sandboxMemoryGBSeconds: return "Memory used by sessions' sandboxes over time, in GB-seconds (as usage metering counts it)."
         case .vaultReads: return "Token-vault reads, by operation, flow (api_key, M2M, USER_FEDERATION, consent) and outcome (success, consent_required, denied, failure)."
         case .vaultRefreshes: return "Vendor token calls by the vault (code exchanges, refreshes, client-credentials mints), by vendor and outcome: success, or the error class (invalid_grant, invalid_client, transient, invalid_response, refused)."
+        case .vaultRevocations: return "Revocations the vault asked of vendors for the grants it deleted, by vendor and result (revoked, alreadyInvalid, unsupported, rejected, unreadable, retrying, abandoned)."
         }
     }
 }

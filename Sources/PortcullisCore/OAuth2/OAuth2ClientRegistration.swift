@@ -13,11 +13,15 @@ public struct OAuth2ClientRegistration: Sendable, Equatable, Codable {
     public var discoveryURL: String?
     /// Whether the server supports PKCE S256 (from `code_challenge_methods_supported` when discovered).
     public var usesPKCE: Bool
+    /// The RFC 7009 `revocation_endpoint` of a discovered server (vendors' own are in their profile).
+    public var revocationEndpoint: String?
 
     public init(
         clientId: String, issuer: String? = nil, authorizationEndpoint: String, tokenEndpoint: String,
-        clientAuthentication: OAuth2VendorProfile.ClientAuthentication, tenantId: String? = nil, discoveryURL: String? = nil, usesPKCE: Bool
+        clientAuthentication: OAuth2VendorProfile.ClientAuthentication, tenantId: String? = nil, discoveryURL: String? = nil, usesPKCE: Bool,
+        revocationEndpoint: String? = nil
     ) {
+        self.revocationEndpoint = revocationEndpoint
         self.clientId = clientId
         self.issuer = issuer
         self.authorizationEndpoint = authorizationEndpoint

@@ -13,6 +13,21 @@ public struct OAuth2VendorProfile: Sendable, Equatable {
         case post = "client_secret_post"
     }
 
+    /// How the vendor takes a token back, which the vault asks for when it deletes a grant (its provider or its
+    /// workload was deleted), so no live token outlives the vault's copy.
+    public enum Revocation: String, Sendable, Equatable {
+        /// RFC 7009: `POST` the form `token` (the refresh token when there is one, which ends the whole grant) with
+        /// `token_type_hint` and the client's authentication (Zoom, Google, Salesforce, LinkedIn, discovered servers).
+        case rfc7009
+        /// Slack's `auth.revoke`: `POST` with the token itself as the bearer; the `ok` envelope with HTTP 200.
+        case slack
+        /// GitHub's `DELETE /applications/{client_id}/token`: HTTP Basic with the client's id and secret, the token
+        /// in a JSON body; 204 when it was revoked (`…/grant` would end every token of the user for the app).
+        case github
+        /// The vendor has no per-token revocation (Microsoft Entra, Atlassian): the grant is only forgotten.
+        case unsupported
+    }
+
     /// The AgentCore `credentialProviderVendor` name.
     public var vendor: String
     /// `nil` where the provider configuration must name them (tenant-style and custom vendors).
@@ -45,6 +60,10 @@ public struct OAuth2VendorProfile: Sendable, Equatable {
     /// Scopes that include others (GitHub's `repo` includes `public_repo`): a token granted the first satisfies a
     /// request for the others.
     public var impliedScopes: [String: Set<String>]
+    public var revocation: Revocation
+    /// The vendor's revocation endpoint; `{client_id}` stands for the client id. `nil`: none of its own (a
+    /// discovered `revocation_endpoint`, or a `vault.vendorEndpoints` override, may name one).
+    public var revocationEndpoint: String?
 
     public init(
         vendor: String,
@@ -61,8 +80,12 @@ public struct OAuth2VendorProfile: Sendable, Equatable {
         requiredScopes: [String] = [],
         supportsClientCredentials: Bool = false,
         listsGrantedScopes: Bool = false,
-        impliedScopes: [String: Set<String>] = [:]
+        impliedScopes: [String: Set<String>] = [:],
+        revocation: Revocation = .rfc7009,
+        revocationEndpoint: String? = nil
     ) {
+        self.revocation = revocation
+        self.revocationEndpoint = revocationEndpoint
         self.listsGrantedScopes = listsGrantedScopes
         self.impliedScopes = impliedScopes
         self.vendor = vendor
@@ -94,7 +117,9 @@ public struct OAuth2VendorProfile: Sendable, Equatable {
             hasOkEnvelope: true,
             userTokenMember: "authed_user",
             rotatesRefreshTokens: true,
-            listsGrantedScopes: true
+            listsGrantedScopes: true,
+            revocation: .slack,
+            revocationEndpoint: "https://slack.com/api/auth.revoke"
         ),
         "ZoomOauth2": OAuth2VendorProfile(
             vendor: "ZoomOauth2",
@@ -102,7 +127,8 @@ public struct OAuth2VendorProfile: Sendable, Equatable {
             tokenEndpoint: "https://zoom.us/oauth/token",
             clientAuthentication: .basic,
             scopeSeparator: " ",
-            rotatesRefreshTokens: true
+            rotatesRefreshTokens: true,
+            revocationEndpoint: "https://zoom.us/oauth/revoke"
         ),
         // OAuth Apps and GitHub Apps share the endpoints; App user tokens expire and rotate their refresh tokens.
         "GithubOauth2": OAuth2VendorProfile(
@@ -113,20 +139,24 @@ public struct OAuth2VendorProfile: Sendable, Equatable {
             scopeSeparator: " ",
             rotatesRefreshTokens: true,
             listsGrantedScopes: true,
-            impliedScopes: githubImpliedScopes
+            impliedScopes: githubImpliedScopes,
+            revocation: .github,
+            revocationEndpoint: "https://api.github.com/applications/{client_id}/token"
         ),
         "GoogleOauth2": OAuth2VendorProfile(
             vendor: "GoogleOauth2",
             authorizationEndpoint: "https://accounts.google.com/o/oauth2/v2/auth",
             tokenEndpoint: "https://oauth2.googleapis.com/token",
             clientAuthentication: .post,
-            extraAuthorizationParameters: ["access_type": "offline", "prompt": "consent"]
+            extraAuthorizationParameters: ["access_type": "offline", "prompt": "consent"],
+            revocationEndpoint: "https://oauth2.googleapis.com/revoke"
         ),
         "SalesforceOauth2": OAuth2VendorProfile(
             vendor: "SalesforceOauth2",
             authorizationEndpoint: "https://login.salesforce.com/services/oauth2/authorize",
             tokenEndpoint: "https://login.salesforce.com/services/oauth2/token",
-            clientAuthentication: .post
+            clientAuthentication: .post,
+            revocationEndpoint: "https://login.salesforce.com/services/oauth2/revoke"
         ),
         "AtlassianOauth2": OAuth2VendorProfile(
             vendor: "AtlassianOauth2",
@@ -134,19 +164,22 @@ public struct OAuth2VendorProfile: Sendable, Equatable {
             tokenEndpoint: "https://auth.atlassian.com/oauth/token",
             clientAuthentication: .post,
             rotatesRefreshTokens: true,
-            extraAuthorizationParameters: ["audience": "api.atlassian.com", "prompt": "consent"]
+            extraAuthorizationParameters: ["audience": "api.atlassian.com", "prompt": "consent"],
+            revocation: .unsupported
         ),
         "LinkedinOauth2": OAuth2VendorProfile(
             vendor: "LinkedinOauth2",
             authorizationEndpoint: "https://www.linkedin.com/oauth/v2/authorization",
             tokenEndpoint: "https://www.linkedin.com/oauth/v2/accessToken",
-            clientAuthentication: .post
+            clientAuthentication: .post,
+            revocationEndpoint: "https://www.linkedin.com/oauth/v2/revoke"
         ),
         "MicrosoftOauth2": OAuth2VendorProfile(
             vendor: "MicrosoftOauth2",
             clientAuthentication: .post,
             requiredScopes: ["offline_access"],
-            supportsClientCredentials: true
+            supportsClientCredentials: true,
+            revocation: .unsupported
         ),
     ]
 
@@ -205,6 +238,11 @@ extension OAuth2VendorProfile {
             return "must use https (http only on loopback, or with vault.allowInsecureEndpoints)"
         }
         return nil
+    }
+
+    /// A revocation endpoint with the client id (percent-encoded) in place of `{client_id}`.
+    public static func revocationURL(_ template: String, clientId: String) -> String {
+        template.replacingOccurrences(of: "{client_id}", with: PercentEncoding.encodeSegment(clientId))
     }
 }
 

@@ -43,6 +43,8 @@ final class AuditLog: Sendable {
             metrics.increment(.authenticationFailures, detail("surface") == "admin" ? "control_plane" : "data_plane", detail("reason"))
         case .vaultAccess:
             metrics.increment(.vaultReads, event.action ?? "", detail("flow"), event.outcome)
+        case .vaultRevocation:
+            metrics.increment(.vaultRevocations, detail("vendor"), detail("result"))
         default:
             break
         }

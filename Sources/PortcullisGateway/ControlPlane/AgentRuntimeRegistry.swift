@@ -4,6 +4,7 @@ import PortcullisCore
 import PortcullisIdentity
 import PortcullisSessions
 import PortcullisStore
+import PortcullisVault
 
 /// The agent registry's rules: names, immutable versions, the `DEFAULT` endpoint that follows the newest version,
 /// pinned named endpoints, quotas, and which runtimes the configuration file owns. The control plane and the
@@ -19,6 +20,8 @@ struct AgentRuntimeRegistry: Sendable {
     let deployer: AgentDeployer
     let sessions: AgentSessions
     let issuers: IssuerRegistry
+    /// A runtime's workload identity goes with it, and its grants' tokens to the vendors' revocation.
+    let revocations: VendorRevocations
     let logger: Logger
 
     // MARK: - Runtimes
@@ -89,6 +92,7 @@ struct AgentRuntimeRegistry: Sendable {
         try checkOwnership(runtime, caller: caller)
         let deleted = try await storeCall { try await store.deleteRuntime(id: runtimeId) }
         guard deleted else { throw notFound(runtimeId) }
+        revocations.runSoon()
         resolver.invalidate(runtimeId: runtimeId)
         await sessions.removeAll(runtimeId: runtimeId)
         await deployer.removeArtifacts(runtimeId: runtimeId)

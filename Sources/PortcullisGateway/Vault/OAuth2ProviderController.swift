@@ -14,6 +14,8 @@ struct OAuth2ProviderController: Sendable {
     let providers: CredentialProviders
     let registrar: OAuth2Registrar
     let advertisedURL: AdvertisedGatewayURL
+    /// The deleted provider's grants were queued for revocation at the vendor.
+    let revocations: VendorRevocations
     let names: ResourceNames
 
     func register(on router: Router<GatewayRequestContext>) {
@@ -75,8 +77,9 @@ struct OAuth2ProviderController: Sendable {
         let (principal, fields) = try await gate.authenticateFields(request)
         let name = try CredentialProviderController.name(fields)
         _ = try await authorized(name, principal, .deleteCredentialProvider, request, context)
-        // Its vaulted tokens and open consent sessions go with it.
+        // Its vaulted tokens and open consent sessions go with it, the tokens queued for the vendor to revoke.
         let removed = try await providers.delete(kind: .oauth2, name: name)
+        revocations.runSoon()
         gate.recordChange("DeleteOauth2CredentialProvider", by: principal, resource: name, before: AuditSummary.provider(removed))
         return Response(status: .noContent)
     }

@@ -22,6 +22,8 @@ struct WorkloadIdentityController: Sendable {
     let jwtAuthenticator: JWTAuthenticator
     /// The vault's cache of identities, evicted on every change made here.
     let vaultLookups: CredentialRecordCache<VaultDataPlane.WorkloadLookup>
+    /// The deleted identity's grants were queued for revocation at their vendors.
+    let revocations: VendorRevocations
     let names: ResourceNames
     let clock: any WallClock
     let logger: Logger
@@ -99,6 +101,7 @@ struct WorkloadIdentityController: Sendable {
         }
         guard try await store.deleteWorkloadIdentity(name: name) else { throw Self.notFound(name) }
         vaultLookups.evict(id: name)
+        revocations.runSoon()
         gate.recordChange("DeleteWorkloadIdentity", by: principal, resource: name, before: AuditSummary.workloadIdentity(identity))
         return Response(status: .noContent)
     }

@@ -63,6 +63,26 @@ public final class IdentityHTTPClient: Sendable {
         return try await send(request, url: url, timeout: timeout, maxBytes: maxBytes)
     }
 
+    /// `method url` with a body of `contentType` (or none), accepting JSON: the calls that are not form posts
+    /// (GitHub revokes a token with a `DELETE` that has a JSON body).
+    public func send(
+        method: String,
+        _ url: String,
+        body: [UInt8]?,
+        contentType: String?,
+        headers: [(String, String)] = [],
+        timeout: Duration,
+        maxBytes: Int
+    ) async throws(Failure) -> Response {
+        var request = HTTPClientRequest(url: url)
+        request.method = HTTPMethod(rawValue: method)
+        if let contentType { request.headers.add(name: "Content-Type", value: contentType) }
+        request.headers.add(name: "Accept", value: "application/json")
+        for (name, value) in headers { request.headers.replaceOrAdd(name: name, value: value) }
+        if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
+        return try await send(request, url: url, timeout: timeout, maxBytes: maxBytes)
+    }
+
     private func send(_ request: HTTPClientRequest, url: String, timeout: Duration, maxBytes: Int) async throws(Failure) -> Response {
         let host = URLComponents(string: url)?.host ?? "the server"
         let client = self.client

@@ -271,6 +271,61 @@ enum SQLiteMigrations {
                     """
             )
         }
+        migrator.registerMigration("v10-vault-revocations") { db in
+            // Deleted grants owe the vendor a revocation: queued by the deleting transaction itself (due at once:
+            // next_attempt_at 0), with a copy of the provider, so neither a crash nor the provider's own deletion
+            // loses one. Times written here are the database's clock; the gateways' come from theirs.
+            try db.execute(
+                sql: """
+                    CREATE TABLE vault_revocation_provider (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        name TEXT NOT NULL,
+                        vendor TEXT,
+                        configuration TEXT NOT NULL,
+                        sealed_secret TEXT NOT NULL,
+                        created_at REAL NOT NULL,
+                        updated_at REAL NOT NULL
+                    );
+                    CREATE TABLE vault_revocation (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        token_id TEXT NOT NULL,
+                        provider_id TEXT NOT NULL,
+                        flow TEXT NOT NULL,
+                        workload TEXT NOT NULL,
+                        access_sealed TEXT NOT NULL,
+                        refresh_sealed TEXT,
+                        reason TEXT NOT NULL,
+                        attempts INTEGER NOT NULL DEFAULT 0,
+                        next_attempt_at REAL NOT NULL,
+                        last_error TEXT,
+                        created_at REAL NOT NULL
+                    );
+                    CREATE INDEX vault_revocation_due ON vault_revocation(next_attempt_at);
+                    CREATE TRIGGER credential_provider_deleting BEFORE DELETE ON credential_provider WHEN OLD.kind = 'oauth2' BEGIN
+                        INSERT OR REPLACE INTO vault_revocation_provider (id, name, vendor, configuration, sealed_secret, created_at, updated_at)
+                            SELECT id, name, vendor, configuration, sealed_secret, created_at, updated_at FROM credential_provider
+                            WHERE id = OLD.id AND EXISTS (SELECT 1 FROM vault_token WHERE provider_id = OLD.id);
+                        INSERT INTO vault_revocation (token_id, provider_id, flow, workload, access_sealed, refresh_sealed, reason, next_attempt_at, created_at)
+                            SELECT id, provider_id, flow, workload, access_sealed, refresh_sealed, 'providerDeleted', 0, \(Self.databaseNow)
+                            FROM vault_token WHERE provider_id = OLD.id;
+                    END;
+                    DROP TRIGGER workload_identity_deleted;
+                    CREATE TRIGGER workload_identity_deleted AFTER DELETE ON workload_identity BEGIN
+                        INSERT OR REPLACE INTO vault_revocation_provider (id, name, vendor, configuration, sealed_secret, created_at, updated_at)
+                            SELECT id, name, vendor, configuration, sealed_secret, created_at, updated_at FROM credential_provider
+                            WHERE id IN (SELECT provider_id FROM vault_token WHERE workload = OLD.name);
+                        INSERT INTO vault_revocation (token_id, provider_id, flow, workload, access_sealed, refresh_sealed, reason, next_attempt_at, created_at)
+                            SELECT id, provider_id, flow, workload, access_sealed, refresh_sealed, 'workloadDeleted', 0, \(Self.databaseNow)
+                            FROM vault_token WHERE workload = OLD.name;
+                        DELETE FROM vault_token WHERE workload = OLD.name;
+                        DELETE FROM consent_session WHERE workload = OLD.name;
+                    END;
+                    """
+            )
+        }
         return migrator
     }
+
+    /// Now, in seconds since 1970 (as dates are stored), by the database's clock.
+    static let databaseNow = "((julianday('now') - 2440587.5) * 86400.0)"
 }

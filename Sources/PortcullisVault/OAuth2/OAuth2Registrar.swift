@@ -50,6 +50,7 @@ public struct OAuth2Registrar: Sendable {
         var authMethods: [String] = []
         var usesPKCE = profile.usesPKCE
         var discoveryURL: String?
+        var revocationEndpoint: String?
         if let override = configuration.vendorEndpoints[input.vendor] {
             (authorization, token) = (override.authorizationEndpoint, override.tokenEndpoint)
         } else {
@@ -62,6 +63,10 @@ public struct OAuth2Registrar: Sendable {
                 (issuer, authorization, token, authMethods) = (document.issuer, document.authorization, document.token, document.authMethods)
                 if let methods = document.challengeMethods { usesPKCE = methods.contains("S256") }
                 discoveryURL = url
+                // Optional metadata: one the vault would not send a token to is left out (the grant is then only forgotten).
+                revocationEndpoint = document.revocation.flatMap {
+                    OAuth2VendorProfile.endpointProblem($0, allowInsecure: configuration.allowInsecureEndpoints) == nil ? $0 : nil
+                }
             case .vendor:
                 if input.vendor == "MicrosoftOauth2" {
                     let tenant = input.tenantId ?? "common"
@@ -89,7 +94,7 @@ public struct OAuth2Registrar: Sendable {
         }
         return OAuth2ClientRegistration(
             clientId: input.clientId, issuer: issuer, authorizationEndpoint: authorization, tokenEndpoint: token, clientAuthentication: authentication,
-            tenantId: input.tenantId, discoveryURL: discoveryURL, usesPKCE: usesPKCE
+            tenantId: input.tenantId, discoveryURL: discoveryURL, usesPKCE: usesPKCE, revocationEndpoint: revocationEndpoint
         )
     }
 
@@ -105,6 +110,7 @@ public struct OAuth2Registrar: Sendable {
         var token: String
         var authMethods: [String]
         var challengeMethods: [String]?
+        var revocation: String?
     }
 
     private func discover(_ url: String) async throws(AgentCoreError) -> Document {
@@ -125,7 +131,8 @@ public struct OAuth2Registrar: Sendable {
         }
         return Document(
             issuer: members["issuer"]?.stringValue, authorization: authorization, token: token,
-            authMethods: strings("token_endpoint_auth_methods_supported") ?? [], challengeMethods: strings("code_challenge_methods_supported")
+            authMethods: strings("token_endpoint_auth_methods_supported") ?? [], challengeMethods: strings("code_challenge_methods_supported"),
+            revocation: members["revocation_endpoint"]?.stringValue
         )
     }
 }

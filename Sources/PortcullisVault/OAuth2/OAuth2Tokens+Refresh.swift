@@ -109,6 +109,7 @@ extension OAuth2Tokens {
                 }
                 // Something newer was written meanwhile (a re-consent, a deletion): that stands.
                 await release(tokenId)
+                await queueRevocationIfDeleted(tokenId, leased, sealed, client: client)
             case .failure(let error):
                 await finish(entry, error.kind.rawValue)
                 // A transient failure keeps the lease until its backoff is recorded (that write releases it), so no
@@ -216,4 +217,22 @@ extension OAuth2Tokens {
         return .needsConsent
     }
 
+    /// A grant deleted while its refresh was at the vendor: the pair the vendor just issued is in no row, so it is
+    /// queued for revocation like the grant's own tokens were. (A grant replaced by a re-consent is left alone: for
+    /// some vendors revoking a refresh token ends the user's whole grant, the new one too.)
+    func queueRevocationIfDeleted(_ tokenId: String, _ leased: VaultToken, _ sealed: VaultToken, client: Client) async {
+        do {
+            guard try await store.vaultToken(id: tokenId) == nil else { return }
+            guard let provider = client.provider else {
+                logger.warning("a refreshed pair of a deleted grant cannot be queued for revocation: its provider is not known", metadata: ["token_id": "\(tokenId)"])
+                return
+            }
+            try await store.queueVaultRevocation(
+                tokenId: tokenId, provider: provider, flow: leased.key.flow, workload: leased.key.workload, sealedAccessToken: sealed.sealedAccessToken,
+                sealedRefreshToken: sealed.sealedRefreshToken, reason: .refreshAfterDelete, at: clock.now()
+            )
+        } catch {
+            logger.warning("cannot queue a deleted grant's refreshed pair for revocation", metadata: ["token_id": "\(tokenId)", "error": "\(error)"])
+        }
+    }
 }

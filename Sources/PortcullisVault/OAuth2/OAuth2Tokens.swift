@@ -27,7 +27,7 @@ public final class OAuth2Tokens: Sendable {
         case needsConsent
     }
 
-    let store: any VaultTokenStore
+    let store: any VaultTokenStore & VaultRevocationStore
     let keyRing: KeyRing
     let client: VendorTokenClient
     let clock: any WallClock
@@ -48,7 +48,7 @@ public final class OAuth2Tokens: Sendable {
     let servedRows = CredentialRecordCache<VaultToken>(lifetime: 1)
 
     public init(
-        store: any VaultTokenStore, keyRing: KeyRing, client: VendorTokenClient = VendorTokenClient(), clock: any WallClock,
+        store: any VaultTokenStore & VaultRevocationStore, keyRing: KeyRing, client: VendorTokenClient = VendorTokenClient(), clock: any WallClock,
         metrics: GatewayMetrics = GatewayMetrics(), logger: Logger,
         pollInterval: Duration = .milliseconds(100), leaseSeconds: TimeInterval = OAuth2Tokens.defaultLeaseSeconds, faults: VaultFaultPoints = .none,
         retry: RefreshRetry = RefreshRetry()
@@ -71,12 +71,16 @@ public final class OAuth2Tokens: Sendable {
         public var providerName: String
         public var profile: OAuth2VendorProfile
         public var registration: OAuth2ClientRegistration
+        /// The provider as it was read (its secret sealed), so a grant deleted during a refresh can still be
+        /// revoked with it; `nil` for a client made without one.
+        public var provider: CredentialProviderRecord?
         private let openSecret: @Sendable () throws(AgentCoreError) -> String
 
         public init(
             providerId: String, providerName: String, profile: OAuth2VendorProfile, registration: OAuth2ClientRegistration,
-            secret: @escaping @Sendable () throws(AgentCoreError) -> String
+            provider: CredentialProviderRecord? = nil, secret: @escaping @Sendable () throws(AgentCoreError) -> String
         ) {
+            self.provider = provider
             self.providerId = providerId
             self.providerName = providerName
             self.profile = profile

@@ -47,24 +47,30 @@ public struct VendorTokenClient: Sendable {
     private func post(
         _ form: [(String, String)], registration: OAuth2ClientRegistration, secret: String, profile: OAuth2VendorProfile
     ) async throws(VendorTokenError) -> VendorTokenResponse {
-        var fields = form
-        var headers: [(String, String)] = []
-        switch registration.clientAuthentication {
-        case .basic:
-            // RFC 6749 §2.3.1: both parts form-encoded before Base64.
-            let credentials = PercentEncoding.encodeSegment(registration.clientId) + ":" + PercentEncoding.encodeSegment(secret)
-            headers.append(("Authorization", "Basic " + Data(credentials.utf8).base64EncodedString()))
-        case .post:
-            fields += [("client_id", registration.clientId), ("client_secret", secret)]
-        }
+        let authentication = Self.clientAuthentication(registration, secret: secret)
         let response: IdentityHTTPClient.Response
         do {
             response = try await http.postForm(
-                registration.tokenEndpoint, form: fields, headers: headers, timeout: timeout, maxBytes: Self.maxResponseBytes
+                registration.tokenEndpoint, form: form + authentication.fields, headers: authentication.headers, timeout: timeout,
+                maxBytes: Self.maxResponseBytes
             )
         } catch {
             throw VendorTokenError(kind: .transient, code: "unreachable", description: error.description)
         }
         return try VendorTokenResponse.parse(status: response.status, contentType: response.contentType, body: response.body, profile: profile)
+    }
+
+    /// How the client proves itself to the vendor's endpoints: a header, or form fields.
+    static func clientAuthentication(_ registration: OAuth2ClientRegistration, secret: String) -> (headers: [(String, String)], fields: [(String, String)]) {
+        switch registration.clientAuthentication {
+        case .basic: return ([("Authorization", basicAuthorization(clientId: registration.clientId, secret: secret))], [])
+        case .post: return ([], [("client_id", registration.clientId), ("client_secret", secret)])
+        }
+    }
+
+    /// RFC 6749 §2.3.1: both parts form-encoded before Base64.
+    static func basicAuthorization(clientId: String, secret: String) -> String {
+        let credentials = PercentEncoding.encodeSegment(clientId) + ":" + PercentEncoding.encodeSegment(secret)
+        return "Basic " + Data(credentials.utf8).base64EncodedString()
     }
 }

@@ -41,6 +41,10 @@ final class StandInVendor: Sendable {
         var pairs: [String: String] = [:]
         /// The scopes the user grants (in the vendor's own list format), whatever was asked; `nil`: all that was asked.
         var grantOnly: String?
+        /// Calls to the revocation endpoint, and the token (with its `token_type_hint`, if any) each one named.
+        var revokeRequests: [(token: String, hint: String?)] = []
+        /// Revocation calls to answer as the vendor does when it is down or throttling.
+        var failNextRevocations = 0
     }
 
     let style: Style
@@ -57,6 +61,7 @@ final class StandInVendor: Sendable {
     var authorizeRequests: [[String: String]] { state.withLock { $0.authorizeRequests } }
     func tokenRequests(_ grant: String) -> Int { state.withLock { $0.tokenRequests[grant, default: 0] } }
     var reuseDetected: Int { state.withLock { $0.reuseDetected } }
+    var revokeRequests: [(token: String, hint: String?)] { state.withLock { $0.revokeRequests } }
     /// Every access token issued so far.
     var issuedAccessTokens: [String] { state.withLock { Array($0.accessTokens.keys) } }
     /// Whether `token` is a live access token this vendor issued.
@@ -81,6 +86,12 @@ final class StandInVendor: Sendable {
         let router = Router()
         router.get("/authorize") { request, _ in self.authorize(request) }
         router.post("/token") { request, _ in try await self.token(request) }
+        switch style {
+        case .slack: router.post("/api/auth.revoke") { request, _ in try await self.revoke(request) }
+        case .zoom: router.post("/oauth/revoke") { request, _ in try await self.revoke(request) }
+        case .github: router.delete("/applications/:client/token") { request, context in try await self.revoke(request, client: context.parameters.get("client")) }
+        case .custom: router.post("/revoke") { request, _ in try await self.revoke(request) }
+        }
         return try await withRunningApplication({ onRunning in
             Application(router: router, configuration: ApplicationConfiguration(address: .hostname("127.0.0.1", port: 0)), onServerRunning: onRunning, logger: testLogger)
         }) { port in try await body("http://127.0.0.1:\(port)") }
@@ -155,9 +166,73 @@ final class StandInVendor: Sendable {
         }
     }
 
+    /// The revocation endpoint's path (with GitHub's `{client_id}`), as the vault is configured with it. Each behaves
+    /// as its vendor documents it: Slack's `auth.revoke` takes the token as the bearer and
+    /// answers its `ok` envelope (`invalid_auth` for a dead token, with 200); Zoom takes HTTP Basic and the form
+    /// `token`, and refuses an unknown one; GitHub's `DELETE /applications/{client_id}/token` takes HTTP Basic and a
+    /// JSON `access_token`, answers 204, 422 for a token it does not know and 404 for wrong client credentials; the
+    /// plain server is RFC 7009 (200 whatever became of the token). Revoking any token of a grant ends the grant.
+    var revocationPath: String {
+        switch style {
+        case .slack: return "/api/auth.revoke"
+        case .zoom: return "/oauth/revoke"
+        case .github: return "/applications/{client_id}/token"
+        case .custom: return "/revoke"
+        }
+    }
+
+    /// Answers a revocation call as ``revocationPath``'s vendor does.
+    private func revoke(_ request: Request, client: String? = nil) async throws -> Response {
+        let body = String(buffer: try await request.body.collect(upTo: 65536))
+        let form = QueryParameters(body)
+        let (token, hint): (String?, String?)
+        switch style {
+        case .slack:
+            let header = request.headers[.authorization] ?? ""
+            (token, hint) = (header.hasPrefix("Bearer ") ? String(header.dropFirst(7)) : nil, nil)
+        case .github:
+            let members = try? StrictJSON.parseObject(Array(body.utf8), maxDepth: 4)
+            (token, hint) = (members?["access_token"]?.stringValue, nil)
+        case .zoom, .custom:
+            (token, hint) = (form["token"], form["token_type_hint"])
+        }
+        let failing = state.withLock { state -> Bool in
+            state.revokeRequests.append((token ?? "", hint))
+            let failing = state.failNextRevocations > 0
+            if failing { state.failNextRevocations -= 1 }
+            return failing
+        }
+        if failing {
+            if style == .slack { return json(["ok": .bool(false), "error": .string("ratelimited")], status: .tooManyRequests) }
+            return Response(status: .serviceUnavailable)
+        }
+        switch style {
+        case .slack: break
+        case .github:
+            guard client == clientId, authenticated(request, form, basicOnly: true) else { return json(["message": .string("Not Found")], status: .notFound) }
+        case .zoom, .custom:
+            guard authenticated(request, form) else { return error("invalid_client", "invalid_client", status: .unauthorized, request) }
+        }
+        let revoked = state.withLock { state -> Bool in
+            guard let token, let family = state.accessTokens[token] ?? state.refreshTokens[token]?.family, !state.revokedFamilies.contains(family) else { return false }
+            state.revokedFamilies.insert(family)
+            return true
+        }
+        switch style {
+        case .slack:
+            return json(revoked ? ["ok": .bool(true), "revoked": .bool(true)] : ["ok": .bool(false), "error": .string("invalid_auth")], status: .ok)
+        case .github:
+            return revoked ? Response(status: .noContent) : json(["message": .string("Validation Failed")], status: .unprocessableContent)
+        case .zoom:
+            return revoked ? json(["status": .string("success")], status: .ok) : json(["reason": .string("Invalid Token!"), "error": .string("invalid_request")], status: .badRequest)
+        case .custom:
+            return Response(status: .ok)
+        }
+    }
+
     /// Slack and Zoom take HTTP Basic, GitHub the body parameters, the plain server either: a vault that sends the
     /// wrong one is refused, as the vendor would.
-    private func authenticated(_ request: Request, _ form: QueryParameters) -> Bool {
+    private func authenticated(_ request: Request, _ form: QueryParameters, basicOnly: Bool = false) -> Bool {
         var basic = false
         if let header = request.headers[.authorization], header.hasPrefix("Basic "),
             let decoded = Data(base64Encoded: String(header.dropFirst(6))).flatMap({ String(data: $0, encoding: .utf8) })
@@ -166,6 +241,7 @@ final class StandInVendor: Sendable {
             basic = parts.count == 2 && parts[0] == clientId && parts[1] == clientSecret
         }
         let body = form["client_id"] == clientId && form["client_secret"] == clientSecret
+        if basicOnly { return basic }
         switch style {
         case .slack, .zoom: return basic
         case .github: return body
